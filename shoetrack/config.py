@@ -1,0 +1,246 @@
+"""Configuration: TOML text -> checked values, with every problem reported at once.
+
+Loading goes parse -> flatten -> check each key against the schema -> logical
+checks (folders that must exist). `parse_config` works on a string so tests need
+no files; `load_config` is the thin file wrapper.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+from .errors import ConfigError
+
+DEFAULT_INBOX = "~/shoetrack-inbox"
+
+
+# -- value checkers: each returns (value, None) or (None, "what is expected") --
+
+def _positive_number(value: Any):
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+        return None, "must be a number > 0"
+    return float(value), None
+
+
+def _positive_int(value: Any):
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        return None, "must be a whole number > 0"
+    return value, None
+
+
+def _percent(value: Any):
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value <= 100:
+        return None, "must be a number > 0 and <= 100"
+    return float(value), None
+
+
+def _boolean(value: Any):
+    if not isinstance(value, bool):
+        return None, "must be true or false"
+    return value, None
+
+
+def _path(value: Any):
+    if not isinstance(value, str) or not value.strip():
+        return None, "must be a non-empty path string"
+    return value, None
+
+
+def _clock(value: Any):
+    if not isinstance(value, str) or not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", value):
+        return None, 'must be a time of day like "19:00"'
+    return value, None
+
+
+def _clock_range(value: Any):
+    if not isinstance(value, str) or not re.fullmatch(
+        r"([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d", value
+    ):
+        return None, 'must be a range like "22:00-07:00" (or "" for none)'
+    return value, None
+
+
+def _choice(*allowed: str) -> Callable[[Any], tuple]:
+    def check(value: Any):
+        if value not in allowed:
+            return None, "must be one of " + ", ".join(f'"{a}"' for a in allowed)
+        return value, None
+
+    return check
+
+
+def _optional(check: Callable[[Any], tuple]) -> Callable[[Any], tuple]:
+    """An option whose empty value ("" or 0) means "off"."""
+
+    def checked(value: Any):
+        if value in ("", 0) and not isinstance(value, bool):
+            return None, None
+        return check(value)
+
+    return checked
+
+
+@dataclass(frozen=True)
+class Option:
+    check: Callable[[Any], tuple]
+    default: Any
+
+
+SCHEMA: dict[str, Option] = {
+    "units": Option(_choice("km", "mi"), "km"),
+    "database.path": Option(_path, None),
+    "inbox.path": Option(_path, DEFAULT_INBOX),
+    "shoes.limit_km": Option(_positive_number, 700.0),
+}
+
+
+@dataclass(frozen=True)
+class Config:
+    """Checked configuration values, keyed by their dotted TOML path."""
+
+    source: str = "<defaults>"
+    values: Mapping[str, Any] = field(default_factory=dict)
+    base_dir: Path = field(default_factory=Path.cwd)
+    explicit: frozenset = frozenset()
+
+    def get(self, key: str) -> Any:
+        if key in self.values:
+            return self.values[key]
+        return SCHEMA[key].default
+
+    def path(self, key: str) -> Path | None:
+        raw = self.get(key)
+        if raw is None:
+            return None
+        path = Path(os.path.expanduser(raw))
+        return path if path.is_absolute() else self.base_dir / path
+
+    @property
+    def inbox(self) -> Path:
+        return self.path("inbox.path")
+
+    @property
+    def units(self) -> str:
+        return self.get("units")
+
+    @property
+    def shoe_limit_km(self) -> float:
+        return self.get("shoes.limit_km")
+
+
+def _flatten(table: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    flat: dict[str, Any] = {}
+    for key, value in table.items():
+        dotted = f"{prefix}{key}"
+        sections = {k.split(".")[0] for k in SCHEMA if "." in k}
+        if isinstance(value, dict) and (prefix or key in sections):
+            flat.update(_flatten(value, dotted + "."))
+        else:
+            flat[dotted] = value
+    return flat
+
+
+def _unknown_key_problem(key: str) -> str:
+    section, _, name = key.rpartition(".")
+    siblings = sorted(k.rpartition(".")[2] for k in SCHEMA if k.rpartition(".")[0] == section)
+    if not section or not siblings:  # top level: compare with the section names and top-level keys
+        name, siblings, section = key, sorted({k.split(".")[0] for k in SCHEMA}), ""
+    hint = difflib.get_close_matches(name, siblings, n=1, cutoff=0.75)
+    hint = [f"{section}.{hint[0]}" if section else hint[0]] if hint else []
+    suggestion = f' (did you mean "{hint[0]}"?)' if hint else " (see config.example.toml)"
+    return f"{key}: unknown key{suggestion}"
+
+
+def check_config(text: str, source: str = "<string>", base_dir: Path | None = None
+                 ) -> tuple[Config, list[str]]:
+    """Parse TOML text and check every key.
+
+    Returns the valid values as a Config and the list of problems (empty when
+    the text is fine), so a caller can report everything at once.
+    """
+    base = base_dir or Path.cwd()
+    try:
+        document = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        return Config(source=source, base_dir=base), [f"not valid TOML: {exc}"]
+    problems: list[str] = []
+    values: dict[str, Any] = {}
+    for key, raw in _flatten(document).items():
+        option = SCHEMA.get(key)
+        if option is None:
+            problems.append(_unknown_key_problem(key))
+            continue
+        value, problem = option.check(raw)
+        if problem:
+            problems.append(f"{key}: {problem}")
+        else:
+            values[key] = value
+    config = Config(source=source, values=values, base_dir=base, explicit=frozenset(values))
+    return config, problems
+
+
+def parse_config(text: str, source: str = "<string>", base_dir: Path | None = None) -> Config:
+    """Parse and check TOML text; raises ConfigError listing every problem."""
+    config, problems = check_config(text, source, base_dir)
+    if problems:
+        raise ConfigError(source, problems)
+    return config
+
+
+def default_config_path(env: Mapping[str, str] = os.environ) -> Path:
+    base = env.get("XDG_CONFIG_HOME") or os.path.join(os.path.expanduser("~"), ".config")
+    return Path(base) / "shoetrack" / "config.toml"
+
+
+def default_database_path(env: Mapping[str, str] = os.environ) -> Path:
+    base = env.get("XDG_DATA_HOME") or os.path.join(os.path.expanduser("~"), ".local", "share")
+    return Path(base) / "shoetrack" / "shoetrack.db"
+
+
+def read_config(path: Path, *, required: bool) -> tuple[Config, list[str]]:
+    """Read and check the config file at `path`: the valid values and every problem.
+
+    A missing file means defaults, unless `required` (the user named it).
+    """
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        defaults = Config(source=str(path) if required else f"{path} (not present: defaults)",
+                          base_dir=path.parent)
+        return defaults, (["file does not exist"] if required else [])
+    except UnicodeDecodeError:
+        return Config(source=str(path), base_dir=path.parent), ["not UTF-8 text"]
+    except OSError as exc:
+        return Config(source=str(path), base_dir=path.parent), [f"cannot be read: {exc.strerror}"]
+    return check_config(text, source=str(path), base_dir=path.parent)
+
+
+def load_config(path: Path, *, required: bool) -> Config:
+    """The checked config at `path`; raises ConfigError listing every problem."""
+    config, problems = read_config(path, required=required)
+    if problems:
+        raise ConfigError(config.source, problems)
+    return config
+
+
+def folder_problems(config: Config) -> list[str]:
+    """Logical checks on a parsed config: folders the user named must exist."""
+    problems = []
+    if "inbox.path" in config.explicit:
+        inbox = config.inbox
+        if not inbox.is_dir():
+            problems.append(
+                f"inbox.path: folder does not exist: {inbox} (create it or fix the path)"
+            )
+    db = config.path("database.path")
+    if db is not None and not db.parent.is_dir():
+        problems.append(
+            f"database.path: folder does not exist: {db.parent} (create it or fix the path)"
+        )
+    return problems
