@@ -7,7 +7,6 @@ no files; `load_config` is the thin file wrapper.
 
 from __future__ import annotations
 
-import difflib
 import os
 import re
 import tomllib
@@ -97,6 +96,7 @@ SCHEMA: dict[str, Option] = {
     "database.path": Option(_path, None),
     "inbox.path": Option(_path, DEFAULT_INBOX),
     "shoes.limit_km": Option(_positive_number, 700.0),
+    "alerts.shoe_warn_pct": Option(_percent, 80.0),
 }
 
 
@@ -133,6 +133,10 @@ class Config:
     def shoe_limit_km(self) -> float:
         return self.get("shoes.limit_km")
 
+    @property
+    def shoe_warn_pct(self) -> float:
+        return self.get("alerts.shoe_warn_pct")
+
 
 def _flatten(table: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
     flat: dict[str, Any] = {}
@@ -151,6 +155,8 @@ def _unknown_key_problem(key: str) -> str:
     siblings = sorted(k.rpartition(".")[2] for k in SCHEMA if k.rpartition(".")[0] == section)
     if not section or not siblings:  # top level: compare with the section names and top-level keys
         name, siblings, section = key, sorted({k.split(".")[0] for k in SCHEMA}), ""
+    import difflib  # only needed when there is a typo to explain
+
     hint = difflib.get_close_matches(name, siblings, n=1, cutoff=0.75)
     hint = [f"{section}.{hint[0]}" if section else hint[0]] if hint else []
     suggestion = f' (did you mean "{hint[0]}"?)' if hint else " (see config.example.toml)"

@@ -17,7 +17,8 @@ from tests import fitgen
 from tests.fitgen import Device, Session
 from tests.helpers import write
 
-RUN_KEYS = {"id", "start_time", "date", "sport", "sub_sport", "distance_km", "duration_s", "shoe", "source"}
+RUN_KEYS = {"id", "start_time", "date", "sport", "sub_sport", "distance_km", "duration_s", "shoe",
+            "shoe_reason", "shoe_why", "source", "note"}
 
 
 def zip_bytes(members: dict[str, bytes]) -> bytes:

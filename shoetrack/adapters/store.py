@@ -9,19 +9,20 @@ from __future__ import annotations
 import os
 import sqlite3
 from datetime import datetime, timezone
+from functools import cached_property
 from pathlib import Path
-from typing import Iterable
-
-import sqlite_utils
+from typing import Iterable, Iterator
 
 from ..errors import StorageError
 
-SCHEMA_VERSION = 1
 BUSY_TIMEOUT_S = 10
 
-# Statements are separated by ";" at line ends (comments must not contain one).
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS files (
+# Each step brings the schema from the version before it to its own number;
+# statements are separated by ";" at line ends (comments must not hold one).
+MIGRATIONS: list[str] = [
+    # 1: files and their sessions
+    """
+CREATE TABLE files (
     sha256   TEXT PRIMARY KEY,
     path     TEXT NOT NULL,
     size     INTEGER NOT NULL,
@@ -30,7 +31,7 @@ CREATE TABLE IF NOT EXISTS files (
     sessions INTEGER NOT NULL DEFAULT 0,
     seen_at  TEXT NOT NULL
 );
-CREATE TABLE IF NOT EXISTS sessions (
+CREATE TABLE sessions (
     id                  INTEGER PRIMARY KEY,
     file_sha256         TEXT REFERENCES files(sha256),
     source              TEXT NOT NULL,
@@ -50,9 +51,36 @@ CREATE TABLE IF NOT EXISTS sessions (
     foot_pod_serial     INTEGER,
     utc_offset_s        INTEGER
 );
-CREATE INDEX IF NOT EXISTS sessions_start ON sessions (start_time);
-CREATE INDEX IF NOT EXISTS sessions_day ON sessions (local_date);
-"""
+CREATE INDEX sessions_start ON sessions (start_time);
+CREATE INDEX sessions_day ON sessions (local_date)
+""",
+    # 2: pairs of shoes, the runner's pins, and each session's derived pair
+    """
+CREATE TABLE shoes (
+    id          INTEGER PRIMARY KEY,
+    name        TEXT NOT NULL UNIQUE COLLATE NOCASE,
+    brand       TEXT,
+    model       TEXT,
+    limit_km    REAL NOT NULL CHECK (limit_km > 0),
+    start_km    REAL NOT NULL DEFAULT 0 CHECK (start_km >= 0),
+    since       TEXT,
+    retired_on  TEXT,
+    default_for TEXT NOT NULL DEFAULT '[]',   -- JSON list: "running", "running/trail"
+    rules       TEXT NOT NULL DEFAULT '[]',   -- JSON list: "distance_km >= 15"
+    added_at    TEXT NOT NULL
+);
+CREATE TABLE pins (
+    session_id INTEGER PRIMARY KEY REFERENCES sessions(id) ON DELETE CASCADE,
+    shoe_id    INTEGER REFERENCES shoes(id)  -- NULL: not run in any tracked pair
+);
+ALTER TABLE sessions ADD COLUMN note TEXT;
+ALTER TABLE sessions ADD COLUMN shoe_id INTEGER;
+ALTER TABLE sessions ADD COLUMN shoe_reason TEXT NOT NULL DEFAULT 'none';
+ALTER TABLE sessions ADD COLUMN shoe_why TEXT;
+CREATE INDEX sessions_shoe ON sessions (shoe_id, local_date, distance_m)
+""",
+]
+SCHEMA_VERSION = len(MIGRATIONS)
 
 
 def _now() -> str:
@@ -87,10 +115,9 @@ class Store:
                 "(check the folder is writable, or choose another file with --db)"
             ) from None
         try:
-            conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
-            self.db = sqlite_utils.Database(conn)
-            self.db.execute("PRAGMA journal_mode=WAL")
-            self.db.execute("PRAGMA foreign_keys=ON")
+            self.conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
+            self.conn.execute("PRAGMA journal_mode=WAL")
+            self.conn.execute("PRAGMA foreign_keys=ON")
             self._migrate()
         except (sqlite3.Error, OSError) as exc:
             raise StorageError(
@@ -98,8 +125,25 @@ class Store:
                 "and its folder is writable, or use --db)"
             ) from None
 
+    @cached_property
+    def db(self):
+        """sqlite-utils over the same connection, for writes. Imported on first
+        write: reading commands (status, runs) start faster without it."""
+        import sqlite_utils
+
+        return sqlite_utils.Database(self.conn)
+
+    def _query(self, sql: str, params=()) -> list[dict]:
+        cursor = self.conn.execute(sql, params)
+        columns = [d[0] for d in cursor.description]
+        return [dict(zip(columns, row)) for row in cursor]
+
+    def _one(self, sql: str, params=()) -> dict | None:
+        rows = self._query(sql, params)
+        return rows[0] if rows else None
+
     def close(self) -> None:
-        self.db.conn.close()
+        self.conn.close()
 
     def __enter__(self) -> "Store":
         return self
@@ -108,32 +152,29 @@ class Store:
         self.close()
 
     def _migrate(self) -> None:
-        version = self.db.execute("PRAGMA user_version").fetchone()[0]
+        version = self.conn.execute("PRAGMA user_version").fetchone()[0]
         if version > SCHEMA_VERSION:
             raise StorageError(
                 f"database {self.path} was written by a newer shoetrack (schema {version}); upgrade shoetrack"
             )
-        if version < SCHEMA_VERSION:
+        for number, step in enumerate(MIGRATIONS[version:], start=version + 1):
             with self.db.atomic():
-                for statement in SCHEMA.split(";\n"):
-                    if statement.strip():
-                        self.db.execute(statement)
-                self.db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+                for statement in step.split(";\n"):
+                    self.db.execute(statement)
+                self.db.execute(f"PRAGMA user_version = {number}")
 
     # -- files ---------------------------------------------------------------
 
     def file_by_hash(self, sha256: str) -> dict | None:
-        rows = list(self.db.query("SELECT * FROM files WHERE sha256 = ?", [sha256]))
-        return rows[0] if rows else None
+        return self._one("SELECT * FROM files WHERE sha256 = ?", [sha256])
 
     def session_near(self, sport: str, earliest: str, latest: str) -> dict | None:
         """An already stored session of `sport` starting between two ISO times."""
-        rows = self.db.query(
+        return self._one(
             "SELECT id, source FROM sessions WHERE start_time BETWEEN ? AND ? AND sport = ? "
             "ORDER BY start_time LIMIT 1",
             [earliest, latest, sport],
         )
-        return next(iter(rows), None)
 
     def record_file(self, sha256: str, path: str, size: int, outcome: str,
                     reason: str | None = None, sessions: Iterable[dict] = ()) -> None:
@@ -151,9 +192,12 @@ class Store:
     # -- queries -------------------------------------------------------------
 
     def sessions(self, *, since: str | None = None, until: str | None = None,
-                 sports: Iterable[str] | None = None) -> list[dict]:
-        """Sessions newest first, filtered by local day (inclusive) and sport."""
+                 sports: Iterable[str] | None = None, shoe_id: int | None = None) -> list[dict]:
+        """Sessions newest first, filtered by local day (inclusive), sport and pair."""
         where, params = [], []
+        if shoe_id is not None:
+            where.append("sessions.shoe_id = ?")
+            params.append(shoe_id)
         if since:
             where.append("local_date >= ?")
             params.append(since)
@@ -164,8 +208,88 @@ class Store:
             sports = list(sports)
             where.append(f"sport IN ({', '.join('?' for _ in sports)})")
             params.extend(sports)
-        sql = "SELECT * FROM sessions"
+        sql = "SELECT sessions.*, shoes.name AS shoe FROM sessions LEFT JOIN shoes ON shoes.id = sessions.shoe_id"
         if where:
             sql += " WHERE " + " AND ".join(where)
-        sql += " ORDER BY start_time DESC, id DESC"
-        return list(self.db.query(sql, params))
+        sql += " ORDER BY sessions.start_time DESC, sessions.id DESC"
+        return self._query(sql, params)
+
+    def session(self, session_id: int) -> dict | None:
+        return self._one("SELECT * FROM sessions WHERE id = ?", [session_id])
+
+    def add_session(self, row: dict) -> int:
+        """Store one session made by hand (no file behind it); returns its id."""
+        with self.db.atomic():
+            return self.db["sessions"].insert(row).last_pk
+
+    # -- shoes ---------------------------------------------------------------
+
+    def shoes(self) -> list[dict]:
+        return self._query("SELECT * FROM shoes ORDER BY name COLLATE NOCASE")
+
+    def shoe_by_name(self, name: str) -> dict | None:
+        return self._one("SELECT * FROM shoes WHERE name = ? COLLATE NOCASE", [name])
+
+    def add_shoe(self, row: dict) -> int:
+        with self.db.atomic():
+            return self.db["shoes"].insert(dict(row, added_at=_now())).last_pk
+
+    def update_shoe(self, shoe_id: int, changes: dict) -> None:
+        with self.db.atomic():
+            self.db["shoes"].update(shoe_id, changes)
+
+    def delete_shoe(self, shoe_id: int) -> None:
+        """Delete a pair; runs pinned to it go back to automatic attribution."""
+        with self.db.atomic():
+            self.db.execute("DELETE FROM pins WHERE shoe_id = ?", [shoe_id])
+            self.db.execute("DELETE FROM shoes WHERE id = ?", [shoe_id])
+
+    def runs_on_shoe(self, shoe_id: int) -> int:
+        return self.conn.execute("SELECT count(*) FROM sessions WHERE shoe_id = ?", [shoe_id]).fetchone()[0]
+
+    def pins(self) -> dict[int, int | None]:
+        return {row["session_id"]: row["shoe_id"] for row in self._query("SELECT * FROM pins")}
+
+    def set_pin(self, session_id: int, shoe_id: int | None) -> None:
+        with self.db.atomic():
+            self.db["pins"].insert({"session_id": session_id, "shoe_id": shoe_id}, replace=True)
+
+    def clear_pin(self, session_id: int) -> None:
+        with self.db.atomic():
+            self.db.execute("DELETE FROM pins WHERE session_id = ?", [session_id])
+
+    def attribution_facts(self, session_ids: Iterable[int] | None = None) -> list[dict]:
+        """What attribution needs to know of each session (all, or the ids given)."""
+        sql = ("SELECT id, local_date, sport, sub_sport, distance_m, timer_s, elapsed_s, "
+               "device_serial, foot_pod_serial FROM sessions")
+        if session_ids is None:
+            return self._query(sql)
+        ids = list(session_ids)
+        return self._query(f"{sql} WHERE id IN ({', '.join('?' for _ in ids)})", ids)
+
+    def set_attributions(self, rows: Iterable[tuple[int | None, str, str, int]]) -> None:
+        """Write (shoe_id, reason, why, session_id) for many sessions in one transaction."""
+        with self.db.atomic():
+            self.conn.executemany(
+                "UPDATE sessions SET shoe_id = ?, shoe_reason = ?, shoe_why = ? WHERE id = ?", rows
+            )
+
+    def shoe_usage(self, as_of: str, recent_from: str) -> dict[int, dict]:
+        """Per pair, up to `as_of`: runs, metres, first and last day, metres since `recent_from`."""
+        rows = self._query(
+            "SELECT shoe_id, count(*) AS runs, coalesce(sum(distance_m), 0) AS metres, "
+            "min(local_date) AS first_run, max(local_date) AS last_run, "
+            "coalesce(sum(CASE WHEN local_date >= ? THEN distance_m END), 0) AS recent_metres "
+            "FROM sessions WHERE shoe_id IS NOT NULL AND local_date <= ? GROUP BY shoe_id",
+            [recent_from, as_of],
+        )
+        return {row["shoe_id"]: row for row in rows}
+
+    def shoe_days(self, shoe_id: int, as_of: str) -> Iterator[tuple[str, float | None]]:
+        """(day, metres) of a pair's runs up to `as_of`, oldest first, read lazily
+        from the index so a caller can stop early."""
+        return iter(self.conn.execute(
+            "SELECT local_date, distance_m FROM sessions WHERE shoe_id = ? AND local_date <= ? "
+            "ORDER BY local_date",
+            [shoe_id, as_of],
+        ))

@@ -18,6 +18,7 @@ from typing import Callable
 
 from ..adapters import sources
 from ..core.models import DecodedFile
+from .shoes import attribution_columns, attributor, facts_from_row
 
 OUTCOMES = ("imported", "duplicate", "skipped", "failed")
 SAME_ACTIVITY_WINDOW = timedelta(minutes=1)
@@ -102,8 +103,19 @@ def _known(report: ImportReport, label: str, known: dict) -> None:
         report.add(outcome, label, reason=known["reason"])
 
 
-def import_candidate(store, candidate: sources.Candidate, report: ImportReport) -> None:
-    """Give one candidate file its outcome, storing what it holds."""
+def _attributed(rows: list[dict], attribute) -> list[dict]:
+    """Rows with their pair decided before they are stored, in the same transaction."""
+    for row in rows:
+        result = attribute(facts_from_row(dict(row, id=0)))
+        row.update(attribution_columns(result))
+    return rows
+
+
+def import_candidate(store, candidate: sources.Candidate, report: ImportReport, attribute) -> None:
+    """Give one candidate file its outcome, storing what it holds.
+
+    `attribute` decides each new session's pair (see core.attribution).
+    """
     from ..adapters.fit import FitDecodeError, decode
 
     label = candidate.label
@@ -135,7 +147,7 @@ def import_candidate(store, candidate: sources.Candidate, report: ImportReport) 
         store.record_file(sha, label, len(data), "duplicate", original)
         report.add("duplicate", label, of=original)
         return
-    rows = session_rows(decoded, label)
+    rows = _attributed(session_rows(decoded, label), attribute)
     store.record_file(sha, label, len(data), "imported", sessions=rows)
     report.add("imported", label, sessions=len(rows))
 
@@ -147,6 +159,7 @@ def import_paths(store, paths: list[Path], *,
     `on_unit(done, total)` is called after each file or archive, for progress.
     """
     report = ImportReport()
+    attribute = attributor(store)
     units = sources.find(paths)
     for done, unit in enumerate(units, start=1):
         if isinstance(unit, sources.Refusal):
@@ -156,7 +169,7 @@ def import_paths(store, paths: list[Path], *,
                 if isinstance(entry, sources.Refusal):
                     report.add(entry.outcome, entry.label, reason=entry.reason)
                 else:
-                    import_candidate(store, entry, report)
+                    import_candidate(store, entry, report, attribute)
         if on_unit:
             on_unit(done, len(units))
     return report

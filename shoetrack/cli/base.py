@@ -1,0 +1,94 @@
+"""The command group, its error boundary and the option types commands share."""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import date
+
+import click
+
+from .. import __version__
+from ..errors import ShoetrackError
+from ..service.context import Context
+
+
+class Failure(click.ClickException):
+    """A ShoetrackError on its way out: `Error: <message>` and its exit code."""
+
+    def __init__(self, error: ShoetrackError):
+        super().__init__(error.message)
+        self.exit_code = error.exit_code
+
+
+class Group(click.Group):
+    """The error boundary: every error leaves as one line on stderr and an exit code."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except ShoetrackError as error:
+            raise Failure(error) from None
+
+    def main(self, args=None, prog_name=None, **extra):
+        extra["standalone_mode"] = False
+        try:
+            code = super().main(args, prog_name or "shoetrack", **extra)
+        except click.UsageError as error:
+            where = error.ctx.command_path if error.ctx else "shoetrack"
+            click.echo(f"Error: {error.format_message()} (see '{where} --help')", err=True)
+            sys.exit(error.exit_code)
+        except click.ClickException as error:
+            error.show()
+            sys.exit(error.exit_code)
+        except click.Abort:
+            click.echo("Aborted.", err=True)
+            sys.exit(130)
+        except BrokenPipeError:
+            # The reader (e.g. `| head`) went away: not an error worth a traceback.
+            sys.stderr.close()
+            sys.exit(0)
+        sys.exit(code if isinstance(code, int) else 0)
+
+
+class Day(click.ParamType):
+    """A calendar day written YYYY-MM-DD."""
+
+    name = "DATE"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, date):
+            return value
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            self.fail(f"{value!r} is not a date; write it as YYYY-MM-DD, e.g. 2026-03-14", param, ctx)
+
+
+DAY = Day()
+
+
+def emit_json(data) -> None:
+    click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+
+
+def context() -> Context:
+    return click.get_current_context().find_object(Context)
+
+
+@click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--config", "config_path", metavar="PATH", envvar="SHOETRACK_CONFIG",
+              help="Config file (default: $XDG_CONFIG_HOME/shoetrack/config.toml).")
+@click.option("--db", "db_path", metavar="PATH", envvar="SHOETRACK_DB",
+              help="Database file (default: config database.path, else $XDG_DATA_HOME/shoetrack/shoetrack.db).")
+@click.version_option(__version__, prog_name="shoetrack")
+@click.pass_context
+def cli(ctx: click.Context, config_path: str | None, db_path: str | None) -> None:
+    """Track running-shoe wear and training load from your FIT files, on your own machine."""
+    ctx.obj = Context(config_path=config_path, db_path=db_path)
+    ctx.call_on_close(ctx.obj.close)
+
+
+def main() -> None:
+    cli(prog_name="shoetrack")
+

@@ -1,0 +1,192 @@
+"""Which pair of shoes a run was done in, and why.
+
+Pure: takes runs, pairs and pins as plain records, returns attributions. The
+order of precedence is a pin, then the pair whose rules match (the more rules,
+the more specific), then a sub-sport default (running/trail), then a sport
+default (running). Only pairs in service on the run's day count for the
+automatic choices. Ties go to the pair put in service last, then by name, so
+the same data always gives the same answer.
+"""
+
+from __future__ import annotations
+
+import operator
+import re
+from dataclasses import dataclass
+from datetime import date
+from typing import Iterable
+
+from .sports import ON_FOOT, RUNNING
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+NUMERIC_FIELDS = ("distance_km", "duration_min", "device_serial", "foot_pod_serial")
+TEXT_FIELDS = ("sport", "sub_sport")
+RULE_FIELDS = TEXT_FIELDS + NUMERIC_FIELDS + ("weekday",)
+OPERATORS = {
+    "=": operator.eq, "!=": operator.ne, "<": operator.lt,
+    "<=": operator.le, ">": operator.gt, ">=": operator.ge,
+}
+_RULE = re.compile(r"^\s*([a-z_]+)\s*(<=|>=|!=|=|<|>)\s*(\S(?:.*\S)?)\s*$")
+
+
+class RuleError(ValueError):
+    """A rule or default that cannot be understood; the message says how to write it."""
+
+
+@dataclass(frozen=True)
+class Rule:
+    field: str
+    op: str
+    value: object
+
+    def __str__(self) -> str:
+        value = f"{self.value:g}" if isinstance(self.value, float) else self.value
+        return f"{self.field} {self.op} {value}"
+
+    def holds(self, run: "RunFacts") -> bool:
+        actual = run.weekday_index if self.field == "weekday" else getattr(run, self.field)
+        expected = WEEKDAYS.index(self.value) if self.field == "weekday" else self.value
+        if actual is None:
+            return self.op == "!="
+        return OPERATORS[self.op](actual, expected)
+
+
+def parse_rule(text: str) -> Rule:
+    """'FIELD OP VALUE' -> Rule. Raises RuleError naming what is wrong."""
+    match = _RULE.match(text)
+    if not match:
+        raise RuleError(f"rule {text!r} is not FIELD OP VALUE, e.g. 'distance_km >= 15'")
+    field, op, raw = match.groups()
+    if field not in RULE_FIELDS:
+        raise RuleError(f"rule {text!r}: unknown field {field!r}; use one of {', '.join(RULE_FIELDS)}")
+    if field in TEXT_FIELDS:
+        if op not in ("=", "!="):
+            raise RuleError(f"rule {text!r}: {field} can only be compared with = or !=")
+        return Rule(field, op, raw.lower())
+    if field == "weekday":
+        if raw.lower() not in WEEKDAYS:
+            raise RuleError(f"rule {text!r}: weekday must be one of {', '.join(WEEKDAYS)}")
+        return Rule(field, op, raw.lower())
+    try:
+        number = float(raw)
+    except ValueError:
+        raise RuleError(f"rule {text!r}: {field} needs a number, not {raw!r}") from None
+    if field.endswith("_serial"):
+        if not number.is_integer():
+            raise RuleError(f"rule {text!r}: {field} is a whole number")
+        return Rule(field, op, int(number))
+    return Rule(field, op, number)
+
+
+def parse_default(text: str) -> str:
+    """'running' or 'running/trail' (FIT spelling, lower case) -> the same, checked."""
+    value = text.strip().lower()
+    if not re.fullmatch(r"[a-z0-9_]+(/[a-z0-9_]+)?", value):
+        raise RuleError(f"--default-for {text!r}: write SPORT or SPORT/SUB_SPORT, e.g. running/trail")
+    sport = value.split("/")[0]
+    if sport not in ON_FOOT:
+        raise RuleError(f"--default-for {text!r}: only on-foot sports wear shoes ({', '.join(sorted(ON_FOOT))})")
+    return value
+
+
+@dataclass(frozen=True)
+class Pair:
+    id: int
+    name: str
+    since: date | None = None
+    retired_on: date | None = None
+    default_for: tuple[str, ...] = ()
+    rules: tuple[Rule, ...] = ()
+
+    def in_service(self, day: date) -> bool:
+        return (self.since is None or self.since <= day) and (
+            self.retired_on is None or day <= self.retired_on
+        )
+
+    def names_sport(self, sport: str) -> bool:
+        """Whether the pair was set up for this sport (by a default or a sport rule)."""
+        return any(d.split("/")[0] == sport for d in self.default_for) or any(
+            r.field == "sport" and r.op == "=" and r.value == sport for r in self.rules
+        )
+
+
+@dataclass(frozen=True)
+class RunFacts:
+    id: int
+    day: date
+    sport: str
+    sub_sport: str | None = None
+    distance_km: float | None = None
+    duration_min: float | None = None
+    device_serial: int | None = None
+    foot_pod_serial: int | None = None
+
+    @property
+    def weekday_index(self) -> int:
+        return self.day.weekday()
+
+
+@dataclass(frozen=True)
+class Pin:
+    """The runner's own choice for a run: a pair, or shoe_id None for 'no tracked pair'."""
+
+    shoe_id: int | None
+
+
+@dataclass(frozen=True)
+class Attribution:
+    shoe_id: int | None
+    reason: str  # "pinned", "rule", "default" or "none"
+    why: str
+
+
+def _newest_first(pairs: Iterable[Pair]) -> list[Pair]:
+    return sorted(pairs, key=lambda p: (-(p.since or date.min).toordinal(), -p.id, p.name))
+
+
+def _pick(candidates: list[Pair]) -> tuple[Pair, str]:
+    """The pair put in service last, and a note naming the others when there was a choice."""
+    ranked = _newest_first(candidates)
+    if len(ranked) == 1:
+        return ranked[0], ""
+    others = ", ".join(p.name for p in ranked[1:])
+    return ranked[0], f"; newest in service of {len(ranked)} matching pairs (also {others})"
+
+
+class Attributor:
+    """Attributes runs to pairs in one pass: defaults are looked up, not searched."""
+
+    def __init__(self, pairs: Iterable[Pair]):
+        self.pairs = {p.id: p for p in pairs}
+        self.with_rules = [p for p in self.pairs.values() if p.rules]
+        self.by_default: dict[str, list[Pair]] = {}
+        for pair in self.pairs.values():
+            for key in pair.default_for:
+                self.by_default.setdefault(key, []).append(pair)
+
+    def __call__(self, run: RunFacts, pin: Pin | None = None) -> Attribution:
+        if pin is not None:
+            if pin.shoe_id is None:
+                return Attribution(None, "pinned", "you marked it as not run in a tracked pair")
+            name = self.pairs[pin.shoe_id].name if pin.shoe_id in self.pairs else "?"
+            return Attribution(pin.shoe_id, "pinned", f"you assigned it to {name}")
+        if run.sport not in ON_FOOT:
+            return Attribution(None, "none", f"{run.sport} does not wear running shoes")
+        needs_name = run.sport != RUNNING  # walking and hiking only where a pair names them
+        matching = [
+            p for p in self.with_rules
+            if p.in_service(run.day) and all(r.holds(run) for r in p.rules)
+            and (not needs_name or p.names_sport(run.sport))
+        ]
+        if matching:
+            most = max(len(p.rules) for p in matching)
+            best = [p for p in matching if len(p.rules) == most]
+            chosen, note = _pick(best)
+            return Attribution(chosen.id, "rule", "rule " + " and ".join(map(str, chosen.rules)) + note)
+        for key in (f"{run.sport}/{run.sub_sport}", run.sport):
+            candidates = [p for p in self.by_default.get(key, ()) if p.in_service(run.day)]
+            if candidates:
+                chosen, note = _pick(candidates)
+                return Attribution(chosen.id, "default", f"default for {key}{note}")
+        kind = f"{run.sport}/{run.sub_sport}" if run.sub_sport else run.sport
+        return Attribution(None, "none", f"no pair in service on {run.day} is set for {kind}")

@@ -1,0 +1,306 @@
+"""Pairs of shoes: add, edit, retire, delete, assign runs, and their wear.
+
+Attribution is derived from the pairs and pins, never typed in per run: any
+change to a pair re-derives every run in one pass, and new runs are attributed
+as they are stored.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from datetime import date, datetime, time, timedelta, timezone
+
+from ..core import wear
+from ..core.attribution import (
+    Attribution, Attributor, Pair, Pin, RuleError, RunFacts, parse_default, parse_rule,
+)
+from ..core.sports import ON_FOOT
+from ..errors import InvalidInput, NotFound, ShoetrackError
+
+
+def _day(text: str | None) -> date | None:
+    return date.fromisoformat(text) if text else None
+
+
+def pair_from_row(row: dict) -> Pair:
+    return Pair(
+        id=row["id"],
+        name=row["name"],
+        since=_day(row["since"]),
+        retired_on=_day(row["retired_on"]),
+        default_for=tuple(json.loads(row["default_for"])),
+        rules=tuple(parse_rule(r) for r in json.loads(row["rules"])),
+    )
+
+
+def facts_from_row(row: dict) -> RunFacts:
+    seconds = row["timer_s"] if row["timer_s"] is not None else row["elapsed_s"]
+    return RunFacts(
+        id=row["id"],
+        day=date.fromisoformat(row["local_date"]),
+        sport=row["sport"],
+        sub_sport=row["sub_sport"],
+        distance_km=None if row["distance_m"] is None else row["distance_m"] / 1000,
+        duration_min=None if seconds is None else seconds / 60,
+        device_serial=row["device_serial"],
+        foot_pod_serial=row["foot_pod_serial"],
+    )
+
+
+def attributor(store) -> Attributor:
+    return Attributor(pair_from_row(row) for row in store.shoes())
+
+
+def attribution_columns(result: Attribution) -> dict:
+    return {"shoe_id": result.shoe_id, "shoe_reason": result.reason, "shoe_why": result.why}
+
+
+def reattribute(store, session_ids=None) -> None:
+    """Derive the pair of every session (or of the ids given) again, in one pass."""
+    attribute = attributor(store)
+    pins = store.pins()
+    updates = []
+    for row in store.attribution_facts(session_ids):
+        pin = Pin(pins[row["id"]]) if row["id"] in pins else None
+        result = attribute(facts_from_row(row), pin)
+        updates.append((result.shoe_id, result.reason, result.why, row["id"]))
+    store.set_attributions(updates)
+
+
+# -- checking what the user typed ---------------------------------------------
+
+def _positive(value: float | None, what: str) -> float | None:
+    if value is not None and not value > 0:
+        raise InvalidInput(f"{what} must be a number > 0, not {value:g}")
+    return value
+
+
+def _not_negative(value: float | None, what: str) -> float | None:
+    if value is not None and value < 0:
+        raise InvalidInput(f"{what} cannot be negative ({value:g})")
+    return value
+
+
+def _checked_lists(default_for, rules) -> tuple[list[str] | None, list[str] | None]:
+    try:
+        defaults = None if default_for is None else sorted({parse_default(d) for d in default_for})
+        parsed = None if rules is None else [str(parse_rule(r)) for r in rules]
+    except RuleError as exc:
+        raise InvalidInput(str(exc)) from None
+    return defaults, parsed
+
+
+def _shoe(store, name: str) -> dict:
+    row = store.shoe_by_name(name)
+    if row is None:
+        known = ", ".join(r["name"] for r in store.shoes()) or "none yet"
+        raise NotFound(f"no pair named {name!r} (pairs: {known}); see `shoetrack shoes list --all`")
+    return row
+
+
+def _check_name(store, name: str, current_id: int | None = None) -> str:
+    name = name.strip()
+    if not name:
+        raise InvalidInput("a pair needs a name")
+    existing = store.shoe_by_name(name)
+    if existing and existing["id"] != current_id:
+        raise ShoetrackError(f"a pair named {existing['name']!r} already exists; choose another name")
+    return name
+
+
+# -- use cases ---------------------------------------------------------------
+
+def add_shoe(store, config, name: str, *, brand=None, model=None, limit_km=None, start_km=None,
+             since: date | None = None, default_for=(), rules=()) -> None:
+    """Add a pair and attribute past runs to it where it now fits best."""
+    defaults, parsed = _checked_lists(list(default_for), list(rules))
+    row = {
+        "name": _check_name(store, name),
+        "brand": brand,
+        "model": model,
+        "limit_km": _positive(limit_km, "--limit-km") or config.shoe_limit_km,
+        "start_km": _not_negative(start_km, "--start-km") or 0.0,
+        "since": since.isoformat() if since else None,
+        "retired_on": None,
+        "default_for": json.dumps(defaults),
+        "rules": json.dumps(parsed),
+    }
+    store.add_shoe(row)
+    reattribute(store)
+
+
+def edit_shoe(store, name: str, *, rename=None, brand=None, model=None, limit_km=None,
+              start_km=None, since: date | None = None, default_for=None, rules=None) -> None:
+    """Change a pair's details; lists given replace the old ones. Runs are re-attributed."""
+    row = _shoe(store, name)
+    defaults, parsed = _checked_lists(default_for, rules)
+    changes = {
+        "name": _check_name(store, rename, row["id"]) if rename is not None else None,
+        "brand": brand,
+        "model": model,
+        "limit_km": _positive(limit_km, "--limit-km"),
+        "start_km": _not_negative(start_km, "--start-km"),
+        "since": since.isoformat() if since else None,
+        "default_for": None if defaults is None else json.dumps(defaults),
+        "rules": None if parsed is None else json.dumps(parsed),
+    }
+    changes = {k: v for k, v in changes.items() if v is not None}
+    if not changes:
+        raise InvalidInput("nothing to change: give at least one option (see `shoetrack shoes edit --help`)")
+    store.update_shoe(row["id"], changes)
+    reattribute(store)
+
+
+def retire_shoe(store, name: str, on: date) -> None:
+    row = _shoe(store, name)
+    if row["since"] and on < date.fromisoformat(row["since"]):
+        raise InvalidInput(f"{row['name']} went into service on {row['since']}; it cannot retire before that")
+    store.update_shoe(row["id"], {"retired_on": on.isoformat()})
+    reattribute(store)
+
+
+def unretire_shoe(store, name: str) -> None:
+    row = _shoe(store, name)
+    store.update_shoe(row["id"], {"retired_on": None})
+    reattribute(store)
+
+
+def delete_shoe(store, name: str, *, force: bool) -> int:
+    """Delete a pair. Refused while runs are attributed to it, unless `force`.
+
+    Returns how many runs went back to automatic attribution.
+    """
+    row = _shoe(store, name)
+    runs = store.runs_on_shoe(row["id"])
+    if runs and not force:
+        raise ShoetrackError(
+            f"{row['name']} has {runs} run{'s' if runs != 1 else ''}; "
+            "retire it to keep its history, or add --force to delete it anyway"
+        )
+    store.delete_shoe(row["id"])
+    reattribute(store)
+    return runs
+
+
+def assign(store, run_id: int, shoe: str | None = None, *, auto: bool = False, none: bool = False) -> None:
+    """Pin a run to a pair, to no pair (`none`), or hand it back to the rules (`auto`)."""
+    session = store.session(run_id)
+    if session is None:
+        raise NotFound(f"no run with id {run_id}; see `shoetrack runs` for ids")
+    if auto:
+        store.clear_pin(run_id)
+    elif none:
+        store.set_pin(run_id, None)
+    else:
+        if session["sport"] not in ON_FOOT:
+            raise InvalidInput(f"run {run_id} is {session['sport']}: only on-foot sessions wear running shoes")
+        store.set_pin(run_id, _shoe(store, shoe)["id"])
+    reattribute(store, [run_id])
+
+
+def log_run(store, day: date, km: float, *, today: date, minutes=None, sport="running",
+            sub_sport=None, shoe=None, note=None) -> int:
+    """Record a run by hand (treadmill, forgotten watch). Returns its id."""
+    if day > today:
+        raise InvalidInput(f"{day} is in the future; log runs you have done")
+    _positive(km, "KM")
+    _positive(minutes, "--minutes")
+    sport = sport.strip().lower()
+    pair = _shoe(store, shoe) if shoe else None
+    if pair and sport not in ON_FOOT:
+        raise InvalidInput(f"{sport} is not on foot: a pair of shoes cannot be attached")
+    noon = datetime.combine(day, time(12, 0)).astimezone()  # a logged run has no clock time
+    seconds = None if minutes is None else minutes * 60
+    run_id = store.add_session({
+        "source": "manual",
+        "session_index": 0,
+        "start_time": noon.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "local_date": day.isoformat(),
+        "sport": sport,
+        "sub_sport": sub_sport.strip().lower() if sub_sport else "generic",
+        "distance_m": km * 1000,
+        "timer_s": seconds,
+        "elapsed_s": seconds,
+        "note": note,
+    })
+    if pair:
+        store.set_pin(run_id, pair["id"])
+    reattribute(store, [run_id])
+    return run_id
+
+
+# -- wear ------------------------------------------------------------------------
+
+def usages(store, as_of: date) -> list[tuple[dict, wear.Usage]]:
+    """Every pair with its usage up to `as_of`, in a few queries whatever the history."""
+    recent_from = as_of - timedelta(days=wear.PROJECTION_DAYS - 1)
+    totals = store.shoe_usage(as_of.isoformat(), recent_from.isoformat())
+    result = []
+    for row in store.shoes():
+        used = totals.get(row["id"], {})
+        result.append((row, wear.Usage(
+            name=row["name"],
+            limit_km=row["limit_km"],
+            start_km=row["start_km"],
+            run_km=used.get("metres", 0) / 1000,
+            runs=used.get("runs", 0),
+            first_run=_day(used.get("first_run")),
+            last_run=_day(used.get("last_run")),
+            recent_km=used.get("recent_metres", 0) / 1000,
+            since=_day(row["since"]),
+            retired_on=_day(row["retired_on"]),
+            default_for=tuple(json.loads(row["default_for"])),
+        )))
+    return [
+        (row, replace(usage, crossed_on=wear.day_limit_reached(
+            usage.start_km, usage.limit_km, store.shoe_days(row["id"], as_of.isoformat()))))
+        if usage.worn_out else (row, usage)
+        for row, usage in result
+    ]
+
+
+def shoe_view(row: dict, usage: wear.Usage, as_of: date) -> dict:
+    """The public shape of a pair (what `shoes list --json` prints)."""
+    projected = wear.projected_limit_date(usage, as_of)
+    return {
+        "name": row["name"],
+        "brand": row["brand"],
+        "model": row["model"],
+        "distance_km": usage.distance_km,
+        "limit_km": row["limit_km"],
+        "wear_pct": usage.wear_pct,
+        "runs": usage.runs,
+        "since": row["since"],
+        "retired_on": row["retired_on"],
+        "default_for": json.loads(row["default_for"]),
+        "rules": json.loads(row["rules"]),
+        "last_run": usage.last_run.isoformat() if usage.last_run else None,
+        "projected_limit_date": projected.isoformat() if projected else None,
+        "start_km": row["start_km"],
+        "age_days": wear.age_days(usage, as_of),
+    }
+
+
+def _in_service(usage: wear.Usage, day: date) -> bool:
+    return (usage.since is None or usage.since <= day) and (usage.retired_on is None or day <= usage.retired_on)
+
+
+def list_shoes(store, as_of: date, *, include_retired: bool = False) -> list[dict]:
+    return [
+        shoe_view(row, usage, as_of)
+        for row, usage in usages(store, as_of)
+        if include_retired or usage.retired_on is None or as_of <= usage.retired_on
+    ]
+
+
+def status(store, as_of: date, *, warn_pct: float) -> dict:
+    """Pairs in service on `as_of`, which to retire first and which to wear next."""
+    active = [(row, u) for row, u in usages(store, as_of) if _in_service(u, as_of)]
+    in_use = [u for _, u in active]
+    return {
+        "as_of": as_of.isoformat(),
+        "shoes": [shoe_view(row, u, as_of) for row, u in active],
+        "next_pair": wear.next_pair(in_use),
+        "retire_first": [u.name for u in wear.retire_first(in_use, warn_pct)],
+    }
