@@ -97,6 +97,12 @@ SCHEMA: dict[str, Option] = {
     "inbox.path": Option(_path, DEFAULT_INBOX),
     "shoes.limit_km": Option(_positive_number, 700.0),
     "alerts.shoe_warn_pct": Option(_percent, 80.0),
+    "alerts.shoe_max_age_days": Option(_optional(_positive_int), None),
+    "alerts.streak_days": Option(_positive_int, 7),
+    "alerts.acwr": Option(_positive_number, 1.5),
+    "alerts.weekly_jump_pct": Option(_positive_number, 30.0),
+    "alerts.monotony": Option(_positive_number, 2.0),
+    "training.long_run_km": Option(_positive_number, 18.0),
 }
 
 

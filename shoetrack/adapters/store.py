@@ -79,6 +79,36 @@ ALTER TABLE sessions ADD COLUMN shoe_reason TEXT NOT NULL DEFAULT 'none';
 ALTER TABLE sessions ADD COLUMN shoe_why TEXT;
 CREATE INDEX sessions_shoe ON sessions (shoe_id, local_date, distance_m)
 """,
+    # 3: the pain log, alert episodes and snoozes
+    """
+CREATE TABLE pain (
+    id        INTEGER PRIMARY KEY,
+    day       TEXT NOT NULL,
+    level     INTEGER NOT NULL CHECK (level BETWEEN 0 AND 10),
+    side      TEXT CHECK (side IN ('left', 'right', 'both')),
+    note      TEXT,
+    logged_at TEXT NOT NULL
+);
+CREATE INDEX pain_day ON pain (day);
+CREATE TABLE alerts (
+    id           INTEGER PRIMARY KEY,
+    kind         TEXT NOT NULL,
+    subject      TEXT NOT NULL DEFAULT '',   -- a pair's name, or '' for none
+    started      TEXT NOT NULL,              -- the day the condition began
+    cleared      TEXT,                       -- the first day it no longer held
+    announced_on TEXT,                       -- the day it was reported as new
+    delivered_at TEXT,                       -- when a notification reached the desktop
+    message      TEXT NOT NULL,
+    advice       TEXT NOT NULL
+);
+CREATE UNIQUE INDEX alerts_open ON alerts (kind, subject) WHERE cleared IS NULL;
+CREATE TABLE snoozes (
+    kind    TEXT NOT NULL,
+    subject TEXT NOT NULL DEFAULT '',        -- '' silences every subject of the kind
+    until   TEXT NOT NULL,                   -- silent on days before this one
+    PRIMARY KEY (kind, subject)
+)
+""",
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -293,3 +323,73 @@ class Store:
             "ORDER BY local_date",
             [shoe_id, as_of],
         ))
+
+    # -- training days -----------------------------------------------------------
+
+    def day_totals(self, first: str, last: str, on_foot: Iterable[str]) -> list[dict]:
+        """Per day in [first, last]: on-foot km, minutes and longest session, other minutes."""
+        sports = list(on_foot)
+        marks = ", ".join("?" for _ in sports)
+        return self._query(
+            "SELECT local_date AS day, "
+            f" sum(CASE WHEN sport IN ({marks}) THEN coalesce(distance_m, 0) ELSE 0 END) / 1000.0 AS foot_km,"
+            f" sum(CASE WHEN sport IN ({marks}) THEN coalesce(timer_s, elapsed_s, 0) ELSE 0 END) / 60.0"
+            "   AS foot_minutes,"
+            f" sum(CASE WHEN sport IN ({marks}) THEN 0 ELSE coalesce(timer_s, elapsed_s, 0) END) / 60.0"
+            "   AS cross_minutes,"
+            f" max(CASE WHEN sport IN ({marks}) THEN coalesce(distance_m, 0) ELSE 0 END) / 1000.0 AS longest_km,"
+            f" max(sport IN ({marks})) AS on_foot "
+            "FROM sessions WHERE local_date BETWEEN ? AND ? GROUP BY local_date",
+            [*sports, *sports, *sports, *sports, *sports, first, last],
+        )
+
+    def first_day(self, on_foot: Iterable[str]) -> str | None:
+        sports = list(on_foot)
+        # Walks the day index from the oldest day: no scan of the whole history.
+        row = self.conn.execute(
+            f"SELECT local_date FROM sessions INDEXED BY sessions_day "
+            f"WHERE sport IN ({', '.join('?' for _ in sports)}) ORDER BY local_date LIMIT 1", sports
+        ).fetchone()
+        return row[0] if row else None
+
+    # -- pain --------------------------------------------------------------------
+
+    def add_pain(self, day: str, level: int, side: str | None, note: str | None) -> int:
+        with self.db.atomic():
+            return self.db["pain"].insert(
+                {"day": day, "level": level, "side": side, "note": note, "logged_at": _now()}
+            ).last_pk
+
+    def pain_log(self, first: str | None = None, last: str | None = None) -> list[dict]:
+        return self._query(
+            "SELECT id, day, level, side, note FROM pain WHERE day BETWEEN ? AND ? ORDER BY day, id",
+            [first or "0000-01-01", last or "9999-12-31"],
+        )
+
+    # -- alert episodes ----------------------------------------------------------
+
+    def open_alerts(self) -> list[dict]:
+        return self._query("SELECT * FROM alerts WHERE cleared IS NULL ORDER BY started, id")
+
+    def apply_alert_changes(self, *, close: Iterable[tuple[str, int]], open_: Iterable[dict],
+                            refresh: Iterable[tuple[str, str, int]], announce: Iterable[tuple[str, int]]) -> None:
+        """One evaluation's changes, in one transaction: (cleared, id) to close, new
+        episode rows, (message, advice, id) to refresh, (announced_on, id) to announce."""
+        with self.db.atomic():
+            self.conn.executemany("UPDATE alerts SET cleared = ? WHERE id = ?", list(close))
+            rows = list(open_)
+            if rows:
+                self.db["alerts"].insert_all(rows)
+            self.conn.executemany("UPDATE alerts SET message = ?, advice = ? WHERE id = ?", list(refresh))
+            self.conn.executemany("UPDATE alerts SET announced_on = ? WHERE id = ?", list(announce))
+
+    def mark_delivered(self, alert_id: int, when: str | None = None) -> None:
+        with self.db.atomic():
+            self.conn.execute("UPDATE alerts SET delivered_at = ? WHERE id = ?", [when or _now(), alert_id])
+
+    def snoozes(self) -> list[dict]:
+        return self._query("SELECT * FROM snoozes")
+
+    def snooze(self, kind: str, subject: str, until: str) -> None:
+        with self.db.atomic():
+            self.db["snoozes"].insert({"kind": kind, "subject": subject, "until": until}, replace=True)

@@ -102,7 +102,7 @@ def shoes_delete(name, force) -> None:
     click.echo(f"deleted {name}{suffix}")
 
 
-def _print_pairs(pairs: list[dict], units: str) -> None:
+def print_pairs(pairs: list[dict], units: str) -> None:
     width = max((len(p["name"]) for p in pairs), default=4)
     for pair in pairs:
         age = f"age {pair['age_days']} d" if pair["age_days"] is not None else ""
@@ -129,7 +129,7 @@ def shoes_list(include_retired, as_json) -> None:
     elif not pairs:
         click.echo("No pairs yet. Add one with: shoetrack shoes add NAME --default-for running")
     else:
-        _print_pairs(pairs, ctx.config.units)
+        print_pairs(pairs, ctx.config.units)
 
 
 @cli.command("assign")
@@ -147,28 +147,3 @@ def assign_command(run_id, shoe, auto, none) -> None:
     assign(context().store, run_id, shoe, auto=auto, none=none)
     target = shoe or ("automatic attribution" if auto else "no tracked pair")
     click.echo(f"run {run_id}: {target}")
-
-
-@cli.command("status")
-@click.option("--as-of", "as_of", type=DAY, help="Show the state on this day (default: today).")
-@click.option("--json", "as_json", is_flag=True, help="Print the status as JSON.")
-def status_command(as_of, as_json) -> None:
-    """Wear of every pair in service, which to retire first and which to wear next."""
-    from ..service.shoes import status
-
-    ctx = context()
-    as_of = as_of or date.today()
-    report = status(ctx.store, as_of, warn_pct=ctx.config.shoe_warn_pct)
-    if as_json:
-        emit_json(report)
-        return
-    if not report["shoes"]:
-        click.echo(f"No pairs in service on {as_of}. Add one with: shoetrack shoes add NAME --default-for running")
-        return
-    click.echo(f"Shoes in service on {report['as_of']}:")
-    _print_pairs(report["shoes"], ctx.config.units)
-    if report["retire_first"]:
-        click.echo("Retire first: " + ", ".join(report["retire_first"]))
-    if report["next_pair"]:
-        click.echo("Wear next (rotating pairs spreads the load): "
-                   + "; ".join(f"{kind}: {name}" for kind, name in report["next_pair"].items()))

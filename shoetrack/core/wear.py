@@ -43,6 +43,11 @@ class Usage:
         return self.distance_km >= self.limit_km
 
 
+def in_service(usage: Usage, day: date) -> bool:
+    """Whether the pair was in service on `day` (its since day up to its retirement day)."""
+    return (usage.since is None or usage.since <= day) and (usage.retired_on is None or day <= usage.retired_on)
+
+
 def day_limit_reached(start_km: float, limit_km: float,
                       runs: Iterable[tuple[str, float | None]]) -> date | None:
     """The day a pair reached its limit, given its (day, metres) runs oldest first.

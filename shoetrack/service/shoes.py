@@ -282,25 +282,9 @@ def shoe_view(row: dict, usage: wear.Usage, as_of: date) -> dict:
     }
 
 
-def _in_service(usage: wear.Usage, day: date) -> bool:
-    return (usage.since is None or usage.since <= day) and (usage.retired_on is None or day <= usage.retired_on)
-
-
 def list_shoes(store, as_of: date, *, include_retired: bool = False) -> list[dict]:
     return [
         shoe_view(row, usage, as_of)
         for row, usage in usages(store, as_of)
         if include_retired or usage.retired_on is None or as_of <= usage.retired_on
     ]
-
-
-def status(store, as_of: date, *, warn_pct: float) -> dict:
-    """Pairs in service on `as_of`, which to retire first and which to wear next."""
-    active = [(row, u) for row, u in usages(store, as_of) if _in_service(u, as_of)]
-    in_use = [u for _, u in active]
-    return {
-        "as_of": as_of.isoformat(),
-        "shoes": [shoe_view(row, u, as_of) for row, u in active],
-        "next_pair": wear.next_pair(in_use),
-        "retire_first": [u.name for u in wear.retire_first(in_use, warn_pct)],
-    }

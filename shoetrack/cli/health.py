@@ -1,0 +1,156 @@
+"""Commands about the runner's health: status, pain, check, snooze, why."""
+
+from __future__ import annotations
+
+import textwrap
+from datetime import date
+
+import click
+
+from .base import DAY, cli, context, emit_json
+from .shoes import print_pairs
+
+def _wrapped(text: str, indent: str = "    ") -> str:
+    return textwrap.fill(text, width=88, initial_indent=indent, subsequent_indent=indent)
+
+
+def _print_alerts(alerts: list[dict], heading: str) -> None:
+    if not alerts:
+        return
+    click.echo(heading)
+    for alert in alerts:
+        click.echo(f"  ! {alert['message']} (since {alert['since']})")
+        click.echo(_wrapped(alert["advice"]))
+
+
+@cli.command("status")
+@click.option("--as-of", "as_of", type=DAY, help="Show the state on this day (default: today).")
+@click.option("--json", "as_json", is_flag=True, help="Print the status as JSON.")
+def status_command(as_of, as_json) -> None:
+    """Wear of every pair in service, which to retire first and wear next, and active alerts."""
+    from ..service.health import status
+
+    ctx = context()
+    as_of = as_of or date.today()
+    report = status(ctx.store, ctx.config, as_of)
+    if as_json:
+        emit_json(report)
+        return
+    if report["shoes"]:
+        click.echo(f"Shoes in service on {report['as_of']}:")
+        print_pairs(report["shoes"], ctx.config.units)
+    else:
+        click.echo(f"No pairs in service on {as_of}. Add one with: shoetrack shoes add NAME --default-for running")
+    if report["retire_first"]:
+        click.echo("Retire first: " + ", ".join(report["retire_first"]))
+    if report["next_pair"]:
+        click.echo("Wear next (rotating pairs spreads the load): "
+                   + "; ".join(f"{kind}: {name}" for kind, name in report["next_pair"].items()))
+    load = report["load"]
+    click.echo(f"Training: {load['streak_days']} day(s) running in a row, {load['rest_days_7']} without "
+               f"running in the last 7, {load['week_km']:.1f} km this week ({load['last_week_km']:.1f} the week before)")
+    _print_alerts(report["alerts"], "Alerts:")
+
+
+@cli.command("pain")
+@click.argument("level", required=False, type=int)
+@click.option("--date", "day", type=DAY, help="The day of the pain (default: today).")
+@click.option("--side", type=click.Choice(["left", "right", "both"]), help="Which ankle.")
+@click.option("--note", help="A note, e.g. what the run was.")
+@click.option("--list", "show", is_flag=True, help="Show the pain log instead.")
+@click.option("--json", "as_json", is_flag=True, help="With --list: print the log as JSON.")
+def pain_command(level, day, side, note, show, as_json) -> None:
+    """Log ankle pain after a run, 0 (none) to 10 (worst), or --list the log."""
+    from ..errors import InvalidInput
+    from ..service.health import log_pain, pain_list
+
+    ctx = context()
+    if show:
+        if level is not None:
+            raise InvalidInput("give either LEVEL to log pain or --list to show the log, not both")
+        entries = pain_list(ctx.store)
+        if as_json:
+            emit_json(entries)
+        elif not entries:
+            click.echo("No pain logged. Log it after a run with: shoetrack pain LEVEL")
+        for entry in entries if not as_json else ():
+            side_text = f" {entry['side']}" if entry["side"] else ""
+            note_text = f"  {entry['note']}" if entry["note"] else ""
+            click.echo(f"{entry['day']}  {entry['level']:>2}/10{side_text}{note_text}")
+        return
+    if level is None:
+        raise InvalidInput("give a pain LEVEL from 0 to 10 (or --list to show the log)")
+    today = date.today()
+    suggestion = log_pain(ctx.store, ctx.config, level, day or today, today=today, side=side, note=note)
+    click.echo(f"logged pain {level}/10 on {day or today}")
+    click.echo(textwrap.fill(suggestion, width=88))
+
+
+@cli.command("check")
+@click.option("--as-of", "as_of", type=DAY, help="Evaluate on this day (default: today).")
+@click.option("--json", "as_json", is_flag=True, help="Print new and active alerts as JSON.")
+@click.option("--no-notify", is_flag=True, help="Do not send desktop notifications.")
+def check_command(as_of, as_json, no_notify) -> None:
+    """Evaluate the alerts and record which fired (each fires once per episode)."""
+    from ..service.health import check
+
+    ctx = context()
+    report = check(ctx.store, ctx.config, as_of or date.today())
+    if as_json:
+        emit_json(report)
+        return
+    if not report["active"]:
+        click.echo(f"No alerts on {report['as_of']}.")
+    _print_alerts(report["new"], "New alerts:")
+    new = {(a["kind"], a["subject"]) for a in report["new"]}
+    _print_alerts([a for a in report["active"] if (a["kind"], a["subject"]) not in new], "Still active:")
+
+
+@cli.command("snooze")
+@click.argument("kind", metavar="KIND")
+@click.argument("subject", required=False)
+@click.option("--days", type=int, required=True, help="How many days to stay silent.")
+def snooze_command(kind, subject, days) -> None:
+    """Silence an alert kind (for one pair, or all) for some days.
+
+    KIND is one of shoe_worn, shoe_limit, shoe_old, streak, no_rest, load_spike,
+    pain_persists, pain_with_cause.
+    """
+    from ..service.health import snooze
+
+    until = snooze(context().store, kind, subject, days, date.today())
+    click.echo(f"{kind}{' for ' + subject if subject else ''} is silent until {until}")
+
+
+CAUSE_TITLES = {
+    "worn_shoes": "Worn-out or unsupportive shoes",
+    "tight_foot_muscles": "Tight muscles in the feet",
+    "ankle_mobility": "Too little ankle mobility",
+    "old_injury": "An old injury that has not fully healed",
+    "overtraining": "Too much running without rest",
+    "persistent_pain": "Pain that persists despite changes",
+}
+
+
+@cli.command("why")
+@click.option("--as-of", "as_of", type=DAY, help="Look at this day (default: today).")
+@click.option("--json", "as_json", is_flag=True, help="Print the ranked causes as JSON.")
+def why_command(as_of, as_json) -> None:
+    """Why might your ankles hurt? Causes ranked by your data, with what to try."""
+    from ..core.advice import NOT_A_DIAGNOSIS
+    from ..service.health import why_report
+
+    ctx = context()
+    report = why_report(ctx.store, ctx.config, as_of or date.today())
+    if as_json:
+        emit_json(report)
+        return
+    click.echo(f"Why might your ankles hurt? ({report['as_of']})")
+    for rank, cause in enumerate(report["causes"], start=1):
+        subject = f": {cause['subject']}" if cause["subject"] else ""
+        click.echo(f"{rank}. {CAUSE_TITLES.get(cause['cause'], cause['cause'])}{subject} (score {cause['score']})")
+        for item in cause["evidence"]:
+            click.echo(f"   - {item}")
+        if rank <= 3:
+            click.echo(_wrapped("Try: " + cause["advice"], "   "))
+    click.echo(textwrap.fill(NOT_A_DIAGNOSIS, width=88))

@@ -1,0 +1,138 @@
+"""Every sentence of advice shoetrack shows, in one place.
+
+The remedies come from a trainer's list of why ankles hurt after running,
+reworded here as lay suggestions: shoetrack reads the runner's data, it does
+not diagnose. Keep each piece short: notifications carry one or two sentences.
+"""
+
+from __future__ import annotations
+
+NOT_A_DIAGNOSIS = "These are general suggestions drawn from your own data, not a medical diagnosis."
+
+REPLACE = (
+    "A tired midsole no longer cushions or steadies the foot, and the ankle ends up doing that work; "
+    "treat a fresh pair as part of looking after yourself, the same as paying for coaching or the gym."
+)
+PAIRS_FINE = "Your pairs still have life in them; plan a replacement once one nears its limit."
+BALL_MASSAGE = (
+    "Roll each sole slowly over a tennis or lacrosse ball for a minute or two, before and after "
+    "every run: looser foot muscles give the ankle a steadier base and help spare ankles and calves from strains."
+)
+ANKLE_MOBILITY = (
+    "Give the ankles the sideways and circular motion running lacks: with the foot off the floor, "
+    "draw 20 circles one way and 20 the other, 2 to 3 rounds per foot, switch feet, then add 1 or 2 more "
+    "rounds; or spell out the alphabet in the air with your toes, twice per foot, in capitals or joined-up letters."
+)
+REST = (
+    "Plan a rest day or two: mile after mile without recovery keeps hammering the foot and ankle "
+    "and can end in a stress fracture or a strained muscle or tendon."
+)
+LOW_IMPACT = (
+    "Stay fit meanwhile with low-impact work such as air-bike sprints, battle-rope intervals "
+    "or kettlebell sessions."
+)
+BUILD_GRADUALLY = "Bring the distance back up in small steps rather than all at once."
+SPECIALIST = (
+    "Pain that has not eased after you changed things deserves a professional look: "
+    "book a podiatrist, or an orthopaedic or sports-medicine doctor, and do not put it off."
+)
+OLD_INJURY = (
+    "Pain that keeps returning on the same side can come from an old sprain or tendon strain "
+    "that never fully settled; having it examined is worthwhile."
+)
+CANNOT_TELL = "Your run data cannot show this one; the remedy is cheap, so it is worth a try."
+
+
+def meanwhile(other_pair: str | None) -> str:
+    if other_pair:
+        return f"Until then, run in {other_pair}."
+    return "Until then, keep easy runs short and softer surfaces where you can."
+
+
+def _km(value: float) -> str:
+    return f"{value:.0f}"
+
+
+# -- alert messages (one line each: they become notification titles) ----------
+
+def shoe_worn_message(pair: str, distance_km: float, limit_km: float, pct: float) -> str:
+    return f"{pair} is wearing out: {_km(distance_km)} of {_km(limit_km)} km ({pct:.0f} %)"
+
+
+def shoe_limit_message(pair: str, distance_km: float, limit_km: float) -> str:
+    return f"{pair} is worn out: {_km(distance_km)} of {_km(limit_km)} km"
+
+
+def shoe_old_message(pair: str, days: int) -> str:
+    return f"{pair} has been in service for {days} days"
+
+
+def streak_message(days: int) -> str:
+    return f"{days} days of running in a row"
+
+
+def no_rest_message(back_to_back: tuple[float, float] | None) -> str:
+    if back_to_back:
+        return f"Long runs on back-to-back days ({back_to_back[0]:.0f} km, then {back_to_back[1]:.0f} km)"
+    return "No full rest day in the last 7 days"
+
+
+def load_spike_message(week_km: float, last_week_km: float, jump_pct: float | None,
+                       acwr: float | None, acwr_limit: float) -> str:
+    if acwr is not None and acwr >= acwr_limit:
+        return f"Training load jumped: {week_km:.0f} km this week, {acwr:.1f}x your 4-week average"
+    return f"Training load jumped: {week_km:.0f} km this week after {last_week_km:.0f} km (+{jump_pct:.0f} %)"
+
+
+def pain_persists_message(days: int, step: str) -> str:
+    return f"Ankle pain keeps coming back: {days} of the last 7 days at 4/10 or more, despite {step}"
+
+
+def pain_with_cause_message(cause: str) -> str:
+    return f"Ankle pain logged while {cause}"
+
+
+# -- advice for each alert -----------------------------------------------------
+
+def worn_pair_advice(pair: str, other_pair: str | None, at_limit: bool) -> str:
+    first = (f"Consider replacing {pair}: it has run its distance." if at_limit
+             else f"Start looking for a replacement for {pair}.")
+    return f"{first} {meanwhile(other_pair)}"
+
+
+def old_pair_advice(pair: str, other_pair: str | None) -> str:
+    return (f"Midsole foam ages even on the shelf: check {pair} for creased foam or a worn, tilted sole, "
+            f"and consider replacing it. {meanwhile(other_pair)}")
+
+
+LOAD_ADVICE = f"{REST} {LOW_IMPACT}"
+SPIKE_ADVICE = f"Take an easy or rest day; {BUILD_GRADUALLY[0].lower()}{BUILD_GRADUALLY[1:]} {LOW_IMPACT}"
+
+CAUSE_PHRASES = {
+    "shoe_limit": "{subject} is past its limit",
+    "shoe_worn": "{subject} is wearing out",
+    "shoe_old": "{subject} is getting old",
+    "load_spike": "your training load has jumped",
+    "no_rest": "you have had no full rest day",
+    "streak": "you are on a long running streak",
+}
+
+
+def pain_with_cause_advice(kind: str, pair: str | None, other_pair: str | None) -> str:
+    if kind in ("shoe_limit", "shoe_worn", "shoe_old"):
+        return f"The shoes are the first suspect: {worn_pair_advice(pair, other_pair, True)}"
+    if kind == "load_spike":
+        return f"The extra load is the likely culprit. {SPIKE_ADVICE}"
+    return f"Too little recovery is the likely culprit. {LOAD_ADVICE}"
+
+
+def pain_without_cause_advice() -> str:
+    """For pain while shoes and training load look fine."""
+    return f"Your shoes and training load look fine. {BALL_MASSAGE} {ANKLE_MOBILITY}"
+
+
+def notification_body(advice: str) -> str:
+    """One or two sentences of advice and the next step."""
+    sentences = advice.split(". ")
+    short = ". ".join(sentences[:2]).rstrip(".") + "."
+    return f"{short} More: shoetrack why"
