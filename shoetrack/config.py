@@ -95,6 +95,7 @@ SCHEMA: dict[str, Option] = {
     "units": Option(_choice("km", "mi"), "km"),
     "database.path": Option(_path, None),
     "inbox.path": Option(_path, DEFAULT_INBOX),
+    "inbox.after_import": Option(_choice("keep", "move"), "keep"),
     "shoes.limit_km": Option(_positive_number, 700.0),
     "alerts.shoe_warn_pct": Option(_percent, 80.0),
     "alerts.shoe_max_age_days": Option(_optional(_positive_int), None),
@@ -103,6 +104,12 @@ SCHEMA: dict[str, Option] = {
     "alerts.weekly_jump_pct": Option(_positive_number, 30.0),
     "alerts.monotony": Option(_positive_number, 2.0),
     "training.long_run_km": Option(_positive_number, 18.0),
+    "daemon.scan_minutes": Option(_positive_number, 10.0),
+    "daemon.check_at": Option(_clock, "19:00"),
+    "notify.enabled": Option(_boolean, True),
+    "notify.quiet_hours": Option(_optional(_clock_range), ""),
+    "notify.urgency": Option(_choice("low", "normal", "critical"), "normal"),
+    "notify.retry_minutes": Option(_positive_number, 5.0),
 }
 
 

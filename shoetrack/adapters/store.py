@@ -393,3 +393,10 @@ class Store:
     def snooze(self, kind: str, subject: str, until: str) -> None:
         with self.db.atomic():
             self.db["snoozes"].insert({"kind": kind, "subject": subject, "until": until}, replace=True)
+
+    def due_alerts(self) -> list[dict]:
+        """Alerts reported as new, still holding, whose notification has not reached the desktop."""
+        return self._query(
+            "SELECT * FROM alerts WHERE announced_on IS NOT NULL AND delivered_at IS NULL "
+            "AND cleared IS NULL ORDER BY started, id"
+        )

@@ -96,6 +96,8 @@ def check_command(as_of, as_json, no_notify) -> None:
 
     ctx = context()
     report = check(ctx.store, ctx.config, as_of or date.today())
+    if not no_notify:
+        _deliver(ctx)
     if as_json:
         emit_json(report)
         return
@@ -104,6 +106,18 @@ def check_command(as_of, as_json, no_notify) -> None:
     _print_alerts(report["new"], "New alerts:")
     new = {(a["kind"], a["subject"]) for a in report["new"]}
     _print_alerts([a for a in report["active"] if (a["kind"], a["subject"]) not in new], "Still active:")
+
+
+def _deliver(ctx) -> None:
+    """Send the alerts that are due; a failure leaves them due and is said on stderr."""
+    from datetime import datetime
+
+    from ..adapters.notify import Notifier
+    from ..service.notifying import deliver_due
+
+    result = deliver_due(ctx.store, ctx.config, Notifier(urgency=ctx.config.get("notify.urgency")), datetime.now())
+    if result.error:
+        click.echo(f"notification not delivered ({result.error}); the alert stays due", err=True)
 
 
 @cli.command("snooze")

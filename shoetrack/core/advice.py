@@ -46,7 +46,7 @@ CANNOT_TELL = "Your run data cannot show this one; the remedy is cheap, so it is
 def meanwhile(other_pair: str | None) -> str:
     if other_pair:
         return f"Until then, run in {other_pair}."
-    return "Until then, keep easy runs short and softer surfaces where you can."
+    return "Until then, keep runs short and easy, on softer ground where you can."
 
 
 def _km(value: float) -> str:

@@ -86,7 +86,7 @@ def situation(store, config, as_of: date) -> Situation:
     return Situation(as_of, load, rows, in_service, pains, conditions, next_pair, t)
 
 
-def _snoozed(snoozes: list[dict], kind: str, subject: str, as_of: date) -> bool:
+def is_snoozed(snoozes: list[dict], kind: str, subject: str, as_of: date) -> bool:
     return any(s["kind"] == kind and s["subject"] in ("", subject) and as_of.isoformat() < s["until"]
                for s in snoozes)
 
@@ -115,7 +115,7 @@ def check(store, config, as_of: date) -> dict:
         announce=[],
     )
     snoozes = store.snoozes()
-    active = [r for r in store.open_alerts() if not _snoozed(snoozes, r["kind"], r["subject"], as_of)]
+    active = [r for r in store.open_alerts() if not is_snoozed(snoozes, r["kind"], r["subject"], as_of)]
     new = [r for r in active if r["announced_on"] is None]
     store.apply_alert_changes(close=[], open_=[], refresh=[], announce=[(day, r["id"]) for r in new])
     return {"as_of": day, "new": [alert_view(r) for r in new], "active": [alert_view(r) for r in active]}
@@ -128,7 +128,7 @@ def current_alerts(store, now: Situation) -> list[dict]:
     return [
         {"kind": c.kind, "subject": c.subject, "since": started.get((c.kind, c.subject or ""), now.as_of.isoformat()),
          "message": c.message, "advice": c.advice}
-        for c in now.conditions if not _snoozed(snoozes, c.kind, c.subject or "", now.as_of)
+        for c in now.conditions if not is_snoozed(snoozes, c.kind, c.subject or "", now.as_of)
     ]
 
 

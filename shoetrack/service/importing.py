@@ -30,6 +30,7 @@ class ImportReport:
     duplicate: list[dict] = field(default_factory=list)
     skipped: list[dict] = field(default_factory=list)
     failed: list[dict] = field(default_factory=list)
+    stopped: bool = False  # asked to stop before every file had its outcome
 
     def add(self, outcome: str, path: str, **details) -> None:
         getattr(self, outcome).append({"path": path, **details})
@@ -153,10 +154,13 @@ def import_candidate(store, candidate: sources.Candidate, report: ImportReport, 
 
 
 def import_paths(store, paths: list[Path], *,
-                 on_unit: Callable[[int, int], None] | None = None) -> ImportReport:
+                 on_unit: Callable[[int, int], None] | None = None,
+                 should_stop: Callable[[], bool] | None = None) -> ImportReport:
     """Import every FIT file under `paths` (files, folders, .fit.gz, zips).
 
     `on_unit(done, total)` is called after each file or archive, for progress.
+    `should_stop()` is asked before each file: a stop lands between files,
+    never inside one.
     """
     report = ImportReport()
     attribute = attributor(store)
@@ -166,6 +170,9 @@ def import_paths(store, paths: list[Path], *,
             report.add(unit.outcome, unit.label, reason=unit.reason)
         else:
             for entry in sources.entries(unit):
+                if should_stop and should_stop():
+                    report.stopped = True
+                    return report
                 if isinstance(entry, sources.Refusal):
                     report.add(entry.outcome, entry.label, reason=entry.reason)
                 else:

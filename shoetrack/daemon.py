@@ -1,0 +1,233 @@
+"""`shoetrack daemon`: watch the inbox, import, check, notify; what systemd runs.
+
+A thin edge like the CLI: the work is the service layer's (the same import,
+check and delivery code the commands use). This module wires the watcher and
+the scheduler to it, handles signals, and talks to systemd.
+
+Threads: watchdog's thread only notes paths; every job that reads files or
+touches the database runs in the scheduler's single worker; signal handlers
+only start a short thread that asks for a stop or a reload.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+import time
+from datetime import date, datetime
+from pathlib import Path
+
+from .adapters import systemd
+from .config import Config, folder_problems, read_config
+from .errors import EX_CONFIG, ConfigError, ShoetrackError
+from .service.context import Context, ensure_folder
+
+log = logging.getLogger("shoetrack")
+POLL_S = 0.5  # how often pending inbox files are looked at, while there are any
+
+
+class Daemon:
+    def __init__(self, context: Context):
+        self.context = context
+        self.stopping = threading.Event()
+        self.settling = threading.Event()  # the settle job is running and will re-arm itself
+        self.config: Config | None = None
+        self._notify_failing: str | None = None
+
+    # -- start-up ----------------------------------------------------------------
+
+    def _load_config(self) -> tuple[Config | None, list[str]]:
+        path, required = self.context.config_file
+        config, problems = read_config(path, required=required)
+        return config, problems + folder_problems(config)
+
+    def run(self) -> int:
+        """Run until SIGTERM or SIGINT; returns the exit status."""
+        config, problems = self._load_config()
+        if problems:
+            log.error(ConfigError(config.source, problems).message)
+            return EX_CONFIG
+        self.config = config
+        try:
+            self.database = self.context.database
+            self._store().close()  # fail now, clearly, if the database cannot be used
+            inbox = ensure_folder(config.inbox)
+        except ShoetrackError as error:
+            log.error(error.message)
+            return error.exit_code
+        except OSError as exc:
+            log.error("cannot create the inbox folder %s: %s", config.inbox, exc.strerror)
+            return 1
+
+        from .adapters.notify import Notifier, backend_name
+        from .adapters.schedule import Scheduler
+        from .adapters.watch import Watcher
+        from .service.inbox import Inbox
+
+        self.inbox = Inbox(inbox)
+        self.notifier = Notifier(urgency=config.get("notify.urgency"))
+        self.scheduler = Scheduler()
+        self.watcher = Watcher(inbox, self._on_path)
+        self._schedule_jobs()
+        for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+            signal.signal(signum, self._on_signal)
+
+        self.watcher.start()
+        self.inbox.rescan()
+        self._arm()
+        backend = backend_name()
+        log.info("watching %s; database %s; notifications via %s", inbox, self.database, backend)
+        if backend != "dbus":
+            log.warning("without dbus-python a notification cannot be confirmed as delivered; "
+                        "install shoetrack[notify] for that")
+        systemd.notify("READY=1")
+        if not self.stopping.is_set():
+            self.scheduler.start()
+        self.watcher.stop()
+        log.info("stopped")
+        return 0
+
+    def _schedule_jobs(self) -> None:
+        config = self.config
+        self.scheduler.every("rescan", config.get("daemon.scan_minutes") * 60, self.rescan)
+        self.scheduler.daily("daily-check", config.get("daemon.check_at"), self.evaluate)
+        self.scheduler.every("retry", config.get("notify.retry_minutes") * 60, self.deliver)
+        ping = systemd.watchdog_interval_s()
+        if ping:
+            self.scheduler.every("watchdog", ping, lambda: systemd.notify("WATCHDOG=1"), light=True)
+
+    # -- signals -------------------------------------------------------------------
+
+    def _on_signal(self, signum, _frame) -> None:
+        # Locks may be held by the interrupted code: act from a fresh thread.
+        threading.Thread(target=self._handle_signal, args=(signum,), daemon=True).start()
+
+    def _handle_signal(self, signum: int) -> None:
+        if signum == signal.SIGHUP:
+            self.scheduler.soon("reload", 0, self.reload)
+        else:
+            self.stop()
+
+    def stop(self) -> None:
+        """Finish the file in hand, then stop."""
+        if self.stopping.is_set():
+            return
+        self.stopping.set()
+        systemd.notify("STOPPING=1")
+        log.info("stopping after the current file")
+        self.scheduler.stop()
+
+    def reload(self) -> None:
+        config, problems = self._load_config()
+        if problems:
+            log.error("config reload refused, keeping the running config: %s",
+                      ConfigError(config.source, problems).message)
+            return
+        if config.inbox != self.config.inbox:
+            log.warning("inbox.path changed: restart the daemon to watch %s", config.inbox)
+        self.config = config
+        self.notifier.urgency = config.get("notify.urgency")
+        self._schedule_jobs()
+        log.info("config reloaded from %s", config.source)
+
+    # -- jobs (all in the scheduler's one worker) -------------------------------------
+
+    def _store(self):
+        from .adapters.store import Store
+
+        return Store(self.database)
+
+    def _on_path(self, path: Path) -> None:
+        """From watchdog's thread: note the path; the worker does the rest."""
+        if self.inbox.notice(path):
+            self._arm()
+
+    def _arm(self) -> None:
+        if not (self.stopping.is_set() or self.settling.is_set() or self.scheduler.has_job("settle")):
+            self.scheduler.soon("settle", POLL_S, self.settle)
+
+    def rescan(self) -> None:
+        found = self.inbox.rescan()
+        if found:
+            log.debug("rescan found %d new or changed files", found)
+            self._arm()
+
+    def settle(self) -> None:
+        """Import the inbox files that have stopped changing."""
+        self.settling.set()
+        try:
+            self._import_ready()
+        finally:
+            # Cleared before looking: a path noticed from now on arms a new run itself.
+            self.settling.clear()
+        if self.inbox.has_pending() and not self.stopping.is_set():
+            self.scheduler.soon("settle", POLL_S, self.settle)
+
+    def _import_ready(self) -> None:
+        from .service.inbox import import_inbox_file
+
+        ready = self.inbox.ready(time.monotonic())
+        imported = 0
+        if ready:
+            with self._store() as store:
+                for path in ready:
+                    if self.stopping.is_set():
+                        break
+                    report = import_inbox_file(store, self.config, self.inbox.folder, path,
+                                               self.stopping.is_set)
+                    self._log_report(report)
+                    if not report.stopped:
+                        self.inbox.done(path)
+                    imported += len(report.imported)
+                if imported and not self.stopping.is_set():
+                    self.evaluate(store)
+
+    def _log_report(self, report) -> None:
+        for item in report.imported:
+            log.info("imported %s (%d sessions)", item["path"], item["sessions"])
+        for item in report.duplicate:
+            log.info("duplicate %s (of %s)", item["path"], item["of"])
+        for item in report.skipped:
+            log.info("skipped %s: %s", item["path"], item["reason"])
+        for item in report.failed:
+            log.warning("failed %s: %s", item["path"], item["reason"])
+
+    def evaluate(self, store=None) -> None:
+        """Evaluate the alerts for today, then deliver what is due."""
+        from .service.health import check
+
+        if store is None:
+            with self._store() as own:
+                return self.evaluate(own)
+        report = check(store, self.config, date.today())
+        for alert in report["new"]:
+            log.info("alert %s%s: %s", alert["kind"], f" ({alert['subject']})" if alert["subject"] else "",
+                     alert["message"])
+        self.deliver(store)
+
+    def deliver(self, store=None) -> None:
+        from .service.notifying import deliver_due
+
+        if store is None:
+            with self._store() as own:
+                return self.deliver(own)
+        result = deliver_due(store, self.config, self.notifier, datetime.now())
+        for alert in result.delivered:
+            log.info("notified: %s", alert["message"])
+        if result.error:
+            # Once per failure streak: the alert stays due and is tried again.
+            if result.error != self._notify_failing:
+                log.warning("notification not delivered, will retry: %s", result.error)
+            self._notify_failing = result.error
+        elif result.delivered and self._notify_failing:
+            log.info("notifications are delivered again")
+            self._notify_failing = None
+
+
+def configure_logging(verbose: bool) -> None:
+    """One line per event on stderr; journald adds the time."""
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
+                        format="%(levelname)s %(message)s", force=True)
+    if not verbose:
+        logging.getLogger("watchdog").setLevel(logging.WARNING)

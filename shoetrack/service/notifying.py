@@ -1,0 +1,59 @@
+"""Sending the alerts that are due as desktop notifications.
+
+An alert is due once `check` has reported it as new, until a notification
+reaches the desktop: a failed attempt leaves it due for the next round, and a
+delivered one is never sent again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from ..core import advice
+from ..core.quiet_hours import is_quiet
+from .health import is_snoozed
+
+
+@dataclass
+class Delivery:
+    delivered: list[dict] = field(default_factory=list)
+    waiting: int = 0  # due but held back (quiet hours) or not tried after a failure
+    error: str | None = None  # why the last attempt failed
+
+
+def notification_text(alert: dict) -> tuple[str, str]:
+    """(title, body) of an alert's notification."""
+    return alert["message"], advice.notification_body(alert["advice"])
+
+
+def deliver_due(store, config, notifier, now: datetime) -> Delivery:
+    """Try to deliver every due alert, unless notifications are off or it is quiet time."""
+    result = Delivery()
+    if not config.get("notify.enabled"):
+        return result
+    snoozes = store.snoozes()
+    due = [a for a in store.due_alerts() if not is_snoozed(snoozes, a["kind"], a["subject"], now.date())]
+    if is_quiet(config.get("notify.quiet_hours"), now.time()):
+        result.waiting = len(due)
+        return result
+    from ..adapters.notify import NotifyError
+
+    for position, alert in enumerate(due):
+        title, body = notification_text(alert)
+        try:
+            notifier.send(title, body)
+        except NotifyError as exc:
+            # The desktop is not reachable now; the rest would fail the same way.
+            result.error = str(exc)
+            result.waiting = len(due) - position
+            break
+        store.mark_delivered(alert["id"])
+        result.delivered.append(alert)
+    return result
+
+
+def send_test(notifier) -> None:
+    """Send one notification to prove the desktop can be reached; raises NotifyError."""
+    notifier.send("shoetrack can reach your desktop",
+                  "This is a test. Alerts about worn shoes and missing rest days will look like this.")
