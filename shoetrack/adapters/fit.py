@@ -3,19 +3,30 @@
 `decode(data)` turns the bytes of one FIT file into a DecodedFile holding only
 what a mileage tracker needs (file_id, device_info, session, activity), or
 raises FitDecodeError with a one-line reason.
+
+Most files take the fast walk (fitwalk.py), whose raw values are named and
+scaled here with fitparse's own profile; any file the walk cannot vouch for
+is decoded by fitparse itself, which stays the reference.
 """
 
 from __future__ import annotations
 
 import io
+import multiprocessing
+import os
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from datetime import datetime, timedelta, timezone
 
 import fitparse
+from fitparse.profile import MESSAGE_TYPES
 from fitparse.utils import FitCRCError, FitEOFError, FitHeaderError, FitParseError
 
 from ..core.models import DecodedFile, SessionSummary
+from .fitwalk import Uncertain, walk
 
 WANTED = ("file_id", "device_info", "session", "activity")
+FIT_EPOCH = datetime(1989, 12, 31)  # naive UTC, as fitparse gives times
 FOOT_POD_TYPES = frozenset({"stride_speed_distance", 124})
 
 
@@ -108,25 +119,76 @@ def _utc_offset(activity: dict | None) -> int | None:
     return offset if abs(offset) <= 14 * 3600 else None
 
 
-def _read(data: bytes) -> DecodedFile:
+def _messages_by_fitparse(data: bytes) -> list[tuple[str, dict]]:
+    """The wanted messages as (name, values), decoded by fitparse, the reference."""
+    # fitparse keeps developer-field types in a module-wide table; clearing it
+    # makes every file decode as it would in a fresh process.
+    fitparse.records.DEV_TYPES.clear()
+    with fitparse.FitFile(io.BytesIO(data), check_crc=True) as fit:
+        fit._messages = _Discard()
+        return [(m.name, m.get_values()) for m in fit.get_messages(WANTED)]
+
+
+_NAMES = {0: "file_id", 18: "session", 23: "device_info", 34: "activity"}
+
+
+def _subfield(field, raw: dict):
+    """The subfield fitparse would pick from the raw values of its reference fields."""
+    for sub in field.subfields or ():
+        if any(raw.get(ref.def_num, _MISSING) == ref.raw_value for ref in sub.ref_fields):
+            return sub
+    return field
+
+
+_MISSING = object()
+
+
+def _render(mesg: int, raw: dict) -> dict:
+    """Raw field values -> values named and scaled exactly as fitparse presents them."""
+    fields = MESSAGE_TYPES[mesg].fields
+    values = {}
+    for number, value in raw.items():
+        field = fields.get(number)
+        if field is None:
+            continue
+        field = _subfield(field, raw)
+        if field.components:
+            raise Uncertain("a wanted field with components")
+        value = field.render(value)
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            if field.scale:
+                value = float(value) / field.scale
+            if field.offset:
+                value = value - field.offset
+        kind = field.type.name
+        if kind == "date_time" and value is not None and value >= 0x10000000:
+            value = FIT_EPOCH + timedelta(seconds=value)
+        elif kind == "local_date_time" and value is not None:
+            value = FIT_EPOCH + timedelta(seconds=value)
+        values[field.name] = value
+    return values
+
+
+def _messages_by_walk(data: bytes) -> list[tuple[str, dict]]:
+    return [(_NAMES[mesg], _render(mesg, raw)) for mesg, raw in walk(data)]
+
+
+def _build(messages: list[tuple[str, dict]]) -> DecodedFile:
     file_id: dict | None = None
     sessions: list[dict] = []
     foot_pod = None
     activity: dict | None = None
-    with fitparse.FitFile(io.BytesIO(data), check_crc=True) as fit:
-        fit._messages = _Discard()
-        for message in fit.get_messages(WANTED):
-            values = message.get_values()
-            if message.name == "file_id":
-                file_id = file_id or values
-            elif message.name == "session":
-                sessions.append(values)
-            elif message.name == "device_info":
-                kind = values.get("antplus_device_type", values.get("device_type"))
-                if kind in FOOT_POD_TYPES and values.get("serial_number"):
-                    foot_pod = foot_pod or values["serial_number"]
-            elif message.name == "activity":
-                activity = activity or values
+    for name, values in messages:
+        if name == "file_id":
+            file_id = file_id or values
+        elif name == "session":
+            sessions.append(values)
+        elif name == "device_info":
+            kind = values.get("antplus_device_type", values.get("device_type"))
+            if kind in FOOT_POD_TYPES and values.get("serial_number"):
+                foot_pod = foot_pod or values["serial_number"]
+        elif name == "activity":
+            activity = activity or values
     if file_id is None:
         raise FitDecodeError("no file_id message: not a complete FIT file")
     file_type = file_id.get("type")
@@ -152,7 +214,11 @@ def decode(data: bytes) -> DecodedFile:
     if len(data) < 12 or data[8:12] != b".FIT":
         raise FitDecodeError("not a FIT file (no FIT header)")
     try:
-        return _read(data)
+        messages = _messages_by_walk(data)
+    except Uncertain:
+        messages = None
+    try:
+        return _build(messages if messages is not None else _messages_by_fitparse(data))
     except FitDecodeError:
         raise
     except FitCRCError:
@@ -168,3 +234,66 @@ def decode(data: bytes) -> DecodedFile:
     except Exception as exc:  # fitparse has no complete error vocabulary
         detail = str(exc).splitlines()[0] if str(exc) else ""
         raise FitDecodeError(f"corrupt: could not decode ({type(exc).__name__}{': ' if detail else ''}{detail})") from None
+
+
+def decode_outcome(data: bytes) -> tuple[str, object]:
+    """("ok", DecodedFile) or ("error", reason): what a worker process sends back."""
+    try:
+        return "ok", decode(data)
+    except FitDecodeError as exc:
+        return "error", str(exc)
+
+
+class Decoder:
+    """Decodes files in this process, or, once an import proves large, in worker
+    processes on every core. Results come back through futures, in order of use.
+
+    Workers are started by a fork server, never forked from a process that runs
+    threads (the daemon does).
+    """
+
+    INLINE_FIRST = 16  # small imports never pay for starting workers
+
+    def __init__(self, workers: int | None = None):
+        self.workers = workers or os.cpu_count() or 1
+        self.pool = None
+        self.count = 0
+
+    @property
+    def window(self) -> int:
+        """How many files may be in flight at once."""
+        return 4 * self.workers if self.pool else 0
+
+    def submit(self, data: bytes) -> Future:
+        self.count += 1
+        if self.pool is None and self.workers > 1 and self.count > self.INLINE_FIRST:
+            context = multiprocessing.get_context("forkserver")
+            self.pool = ProcessPoolExecutor(self.workers, mp_context=context)
+        if self.pool is not None:
+            try:
+                return self.pool.submit(decode_outcome, data)
+            except BrokenProcessPool:
+                self.pool = None
+                self.workers = 1
+        done = Future()
+        done.set_result(decode_outcome(data))
+        return done
+
+    def result(self, future: Future, data_again) -> tuple[str, object]:
+        """The outcome of a submitted file; if a worker died, decode it here instead."""
+        try:
+            return future.result()
+        except BrokenProcessPool:
+            self.workers, self.pool = 1, None
+            return decode_outcome(data_again())
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(wait=True, cancel_futures=True)
+            self.pool = None
+
+    def __enter__(self) -> "Decoder":
+        return self
+
+    def __exit__(self, *_exc) -> None:
+        self.close()

@@ -36,8 +36,6 @@ class SourceError(Exception):
 class Candidate:
     label: str  # a path, or archive.zip!inner/path.fit
     read: Callable[[], bytes]  # raises SourceError
-    size: int | None = None
-    mtime: float | None = None
 
 
 @dataclass(frozen=True)
@@ -111,7 +109,7 @@ def _unsafe_member(name: str) -> bool:
     return pure.is_absolute() or ".." in pure.parts
 
 
-def _zip_entries(opener: Callable, label: str, depth: int) -> Iterator[Entry]:
+def _zip_entries(opener: Callable, label: str, depth: int, on_found: Callable[[int], None]) -> Iterator[Entry]:
     if depth > MAX_ZIP_DEPTH:
         yield Refusal(label, "skipped", f"archive nested deeper than {MAX_ZIP_DEPTH} levels: not opened")
         return
@@ -128,6 +126,7 @@ def _zip_entries(opener: Callable, label: str, depth: int) -> Iterator[Entry]:
         if not members:
             yield Refusal(label, "skipped", "archive holds no .fit, .fit.gz or .zip files")
             return
+        on_found(len(members) - 1)  # the archive counted as one file so far
         for member in sorted(members, key=lambda m: m.filename):
             inner = f"{label}!{member.filename}"
             if _unsafe_member(member.filename):
@@ -135,9 +134,9 @@ def _zip_entries(opener: Callable, label: str, depth: int) -> Iterator[Entry]:
                 continue
             kind = kind_of(member.filename)
             if kind == "zip":
-                yield from _nested_zip(archive, member, inner, depth)
+                yield from _nested_zip(archive, member, inner, depth, on_found)
             else:
-                yield Candidate(inner, _member_reader(archive, member, kind), member.file_size)
+                yield Candidate(inner, _member_reader(archive, member, kind))
 
 
 def _member_reader(archive: zipfile.ZipFile, member: zipfile.ZipInfo, kind: str) -> Callable[[], bytes]:
@@ -152,7 +151,8 @@ def _member_reader(archive: zipfile.ZipFile, member: zipfile.ZipInfo, kind: str)
     return read
 
 
-def _nested_zip(archive: zipfile.ZipFile, member: zipfile.ZipInfo, label: str, depth: int) -> Iterator[Entry]:
+def _nested_zip(archive: zipfile.ZipFile, member: zipfile.ZipInfo, label: str, depth: int,
+                on_found: Callable[[int], None]) -> Iterator[Entry]:
     # The inner zip needs random access: copy it, capped, to a private temp
     # file that disappears when we are done with it.
     with tempfile.TemporaryFile(prefix="shoetrack-") as spool:
@@ -173,7 +173,7 @@ def _nested_zip(archive: zipfile.ZipFile, member: zipfile.ZipInfo, label: str, d
             spool.seek(0)
             return spool
 
-        yield from _zip_entries(reopen, label, depth + 1)
+        yield from _zip_entries(reopen, label, depth + 1, on_found)
 
 
 @dataclass(frozen=True)
@@ -183,19 +183,23 @@ class Unit:
     path: Path
     kind: str
     size: int
-    mtime: float
+    mtime_ns: int
 
 
-def entries(unit: Unit) -> Iterator[Entry]:
-    """The candidate files inside one unit (itself, or an archive's members)."""
+def entries(unit: Unit, on_found: Callable[[int], None] = lambda extra: None) -> Iterator[Entry]:
+    """The candidate files inside one unit (itself, or an archive's members).
+
+    `on_found(extra)` learns how many more files an archive holds than the one
+    it was counted as, as each archive is opened (for progress).
+    """
     if unit.kind == "zip":
-        yield from _zip_entries(lambda: open(unit.path, "rb"), str(unit.path), 1)
+        yield from _zip_entries(lambda: open(unit.path, "rb"), str(unit.path), 1, on_found)
     else:
-        yield Candidate(str(unit.path), lambda: _read_file(unit.path, unit.kind), unit.size, unit.mtime)
+        yield Candidate(str(unit.path), lambda: _read_file(unit.path, unit.kind))
 
 
 def _found(path: Path, st: os.stat_result, kind: str) -> Unit | Refusal:
-    return _refuse_special(path, st) or Unit(path, kind, st.st_size, st.st_mtime)
+    return _refuse_special(path, st) or Unit(path, kind, st.st_size, st.st_mtime_ns)
 
 
 def _walk(folder: Path) -> Iterator[Unit | Refusal]:

@@ -109,6 +109,19 @@ CREATE TABLE snoozes (
     PRIMARY KEY (kind, subject)
 )
 """,
+    # 4: files on disk already handled, so an unchanged one is never read again
+    """
+CREATE TABLE seen (
+    label    TEXT PRIMARY KEY,   -- a path, or archive.zip!member
+    path     TEXT NOT NULL,      -- the file on disk that holds it
+    size     INTEGER NOT NULL,   -- of that file, when it was handled
+    mtime_ns INTEGER NOT NULL,
+    sha256   TEXT,               -- the member's bytes; NULL when it was refused unread
+    outcome  TEXT,               -- for a refusal: its outcome and reason
+    reason   TEXT
+);
+CREATE INDEX seen_path ON seen (path)
+""",
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -147,6 +160,9 @@ class Store:
         try:
             self.conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
             self.conn.execute("PRAGMA journal_mode=WAL")
+            # In WAL mode, NORMAL keeps every commit atomic and the file consistent
+            # across crashes; only a power cut can undo the last commits.
+            self.conn.execute("PRAGMA synchronous=NORMAL")
             self.conn.execute("PRAGMA foreign_keys=ON")
             self._migrate()
         except (sqlite3.Error, OSError) as exc:
@@ -400,3 +416,19 @@ class Store:
             "SELECT * FROM alerts WHERE announced_on IS NOT NULL AND delivered_at IS NULL "
             "AND cleared IS NULL ORDER BY started, id"
         )
+
+    # -- files already handled -----------------------------------------------------
+
+    def seen(self, path: str) -> list[dict]:
+        return self._query("SELECT * FROM seen WHERE path = ? ORDER BY rowid", [path])
+
+    def remember_seen(self, path: str, size: int, mtime_ns: int, rows: list[dict]) -> None:
+        """Replace what is remembered of the file at `path` (one transaction)."""
+        with self.db.atomic():
+            self.conn.execute("DELETE FROM seen WHERE path = ?", [path])
+            self.conn.executemany(
+                "INSERT OR REPLACE INTO seen (label, path, size, mtime_ns, sha256, outcome, reason) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [(r["label"], path, size, mtime_ns, r.get("sha256"), r.get("outcome"), r.get("reason"))
+                 for r in rows],
+            )

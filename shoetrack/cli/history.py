@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import time
 from datetime import date
 from pathlib import Path
 
@@ -21,16 +22,10 @@ def import_command(paths: tuple[Path, ...], as_json: bool) -> None:
     from ..service.importing import import_paths
 
     store = context().store
-    show_bar = not as_json and sys.stderr.isatty()
-    if show_bar:
-        with click.progressbar(length=1, label="Importing", file=sys.stderr) as bar:
-            def advance(done: int, total: int) -> None:
-                bar.length = total
-                bar.update(1)
-
-            report = import_paths(store, list(paths), on_unit=advance)
-    else:
+    if as_json or not sys.stderr.isatty():
         report = import_paths(store, list(paths))
+    else:
+        report = _import_with_bar(store, list(paths), import_paths)
     if as_json:
         emit_json(report.as_json())
         return
@@ -45,6 +40,25 @@ def import_command(paths: tuple[Path, ...], as_json: bool) -> None:
             click.echo(f"  {outcome}: {item['path']}: {item['reason']}")
         if len(items) > 20:
             click.echo(f"  ... and {len(items) - 20} more {outcome} (see --json)")
+
+
+def _import_with_bar(store, paths, import_paths):
+    """A progress bar on the terminal: files done, rate and time left."""
+    started = time.monotonic()
+    state = {"done": 0}
+
+    def rate(_item) -> str:
+        elapsed = time.monotonic() - started
+        return f"{state['done'] / elapsed:.0f} files/s" if elapsed > 0.5 else ""
+
+    with click.progressbar(length=1, label="Importing", file=sys.stderr, show_pos=True, show_eta=True,
+                           item_show_func=rate) as bar:
+        def advance(done: int, total: int) -> None:
+            bar.length = max(total, 1)
+            bar.update(done - state["done"], done)
+            state["done"] = done
+
+        return import_paths(store, paths, on_progress=advance)
 
 
 @cli.command("runs")

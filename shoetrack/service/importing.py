@@ -11,6 +11,7 @@ failed    - unreadable or corrupt; remembered by its bytes and not retried
 from __future__ import annotations
 
 import hashlib
+from collections import deque
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -112,71 +113,169 @@ def _attributed(rows: list[dict], attribute) -> list[dict]:
     return rows
 
 
-def import_candidate(store, candidate: sources.Candidate, report: ImportReport, attribute) -> None:
-    """Give one candidate file its outcome, storing what it holds.
+@dataclass
+class _Item:
+    """One candidate on its way through an import, in the order it was found."""
 
-    `attribute` decides each new session's pair (see core.attribution).
+    label: str
+    outcome: str | None = None  # decided without decoding: (outcome, details)
+    details: dict = field(default_factory=dict)
+    sha: str | None = None
+    size: int = 0
+    future: object = None  # a decode in flight
+    read: Callable[[], bytes] | None = None
+
+
+class _Importer:
+    """Reads, decodes (on every core for big imports) and stores, one file at a time.
+
+    Files are finished strictly in the order they were found, so duplicates
+    within one import are judged as if it ran file by file.
     """
-    from ..adapters.fit import FitDecodeError, decode
 
-    label = candidate.label
-    try:
-        data = candidate.read()
-    except sources.SourceError as exc:
-        report.add("failed", label, reason=str(exc))
-        return
-    sha = hashlib.sha256(data).hexdigest()
-    known = store.file_by_hash(sha)
-    if known:
-        _known(report, label, known)
-        return
-    try:
-        decoded = decode(data)
-    except FitDecodeError as exc:
-        store.record_file(sha, label, len(data), "failed", str(exc))
-        report.add("failed", label, reason=str(exc))
-        return
-    if decoded.file_type != "activity":
-        reason = f"not an activity: a {decoded.file_type} file"
-        store.record_file(sha, label, len(data), "skipped", reason)
-        report.add("skipped", label, reason=reason)
-        return
-    # An activity without a session summary is still an activity: it is
-    # imported with nothing to count, and known by its bytes from then on.
-    original = _same_activity(store, decoded) if decoded.sessions else None
-    if original:
-        store.record_file(sha, label, len(data), "duplicate", original)
-        report.add("duplicate", label, of=original)
-        return
-    rows = _attributed(session_rows(decoded, label), attribute)
-    store.record_file(sha, label, len(data), "imported", sessions=rows)
-    report.add("imported", label, sessions=len(rows))
+    def __init__(self, store, decoder, report: ImportReport, progress):
+        self.store = store
+        self.decoder = decoder
+        self.report = report
+        self.progress = progress
+        self.attribute = attributor(store)
+        self.window: deque[_Item] = deque()
+        self.remembered: list[dict] = []
+        self.unreadable = False  # something could not be read: the unit cannot be replayed
+
+    def take(self, entry) -> None:
+        if isinstance(entry, sources.Refusal):
+            self._queue(_Item(entry.label, entry.outcome, {"reason": entry.reason}))
+            return
+        try:
+            data = entry.read()
+        except sources.SourceError as exc:
+            self._queue(_Item(entry.label, "failed", {"reason": str(exc)}))
+            return
+        item = _Item(entry.label, sha=hashlib.sha256(data).hexdigest(), size=len(data), read=entry.read)
+        if self.store.file_by_hash(item.sha) is None:
+            item.future = self.decoder.submit(data)
+        self._queue(item)
+
+    def _queue(self, item: _Item) -> None:
+        self.window.append(item)
+        while len(self.window) > self.decoder.window:
+            self._finish(self.window.popleft())
+
+    def drain(self) -> None:
+        while self.window:
+            self._finish(self.window.popleft())
+
+    def _finish(self, item: _Item) -> None:
+        if item.outcome:
+            self.report.add(item.outcome, item.label, **item.details)
+            if item.outcome == "skipped":  # refused unread: remembered as such
+                self.remembered.append({"label": item.label, "outcome": "skipped", **item.details})
+            else:
+                self.unreadable = True
+        else:
+            self._store(item)
+            self.remembered.append({"label": item.label, "sha256": item.sha})
+        self.progress(1)
+
+    def _store(self, item: _Item) -> None:
+        known = self.store.file_by_hash(item.sha)  # also catches a twin earlier in this import
+        if known:
+            _known(self.report, item.label, known)
+            return
+        status, result = self.decoder.result(item.future, item.read)
+        label, sha, size = item.label, item.sha, item.size
+        if status == "error":
+            self.store.record_file(sha, label, size, "failed", result)
+            self.report.add("failed", label, reason=result)
+            return
+        decoded: DecodedFile = result
+        if decoded.file_type != "activity":
+            reason = f"not an activity: a {decoded.file_type} file"
+            self.store.record_file(sha, label, size, "skipped", reason)
+            self.report.add("skipped", label, reason=reason)
+            return
+        # An activity without a session summary is still an activity: it is
+        # imported with nothing to count, and known by its bytes from then on.
+        original = _same_activity(self.store, decoded) if decoded.sessions else None
+        if original:
+            self.store.record_file(sha, label, size, "duplicate", original)
+            self.report.add("duplicate", label, of=original)
+            return
+        rows = _attributed(session_rows(decoded, label), self.attribute)
+        self.store.record_file(sha, label, size, "imported", sessions=rows)
+        self.report.add("imported", label, sessions=len(rows))
+
+
+def _replay(store, unit: sources.Unit, report: ImportReport) -> int:
+    """Outcomes of a file handled before and unchanged since (same size and mtime),
+    without reading it. Returns how many files it stood for (0: not replayable)."""
+    rows = store.seen(str(unit.path))
+    if not rows or any((r["size"], r["mtime_ns"]) != (unit.size, unit.mtime_ns) for r in rows):
+        return 0
+    known = {r["label"]: store.file_by_hash(r["sha256"]) for r in rows if r["sha256"]}
+    if any(v is None for v in known.values()):
+        return 0
+    for row in rows:
+        if row["sha256"]:
+            _known(report, row["label"], known[row["label"]])
+        else:
+            report.add(row["outcome"], row["label"], reason=row["reason"])
+    return len(rows)
+
+
+class Progress:
+    """Counts files done against a total that grows as archives are opened."""
+
+    def __init__(self, total: int, callback: Callable[[int, int], None] | None):
+        self.total, self.done, self.callback = total, 0, callback
+
+    def found(self, extra: int) -> None:
+        self.total += extra
+
+    def __call__(self, done: int) -> None:
+        self.done += done
+        if self.callback:
+            self.callback(self.done, self.total)
 
 
 def import_paths(store, paths: list[Path], *,
-                 on_unit: Callable[[int, int], None] | None = None,
-                 should_stop: Callable[[], bool] | None = None) -> ImportReport:
+                 on_progress: Callable[[int, int], None] | None = None,
+                 should_stop: Callable[[], bool] | None = None,
+                 workers: int | None = None) -> ImportReport:
     """Import every FIT file under `paths` (files, folders, .fit.gz, zips).
 
-    `on_unit(done, total)` is called after each file or archive, for progress.
-    `should_stop()` is asked before each file: a stop lands between files,
-    never inside one.
+    `on_progress(done, total)` follows the files (total grows as archives open).
+    `should_stop()` is asked before each file is read: a stop lands between
+    files, never inside one. Files seen before, unchanged, are not read again.
     """
+    from ..adapters.fit import Decoder
+
     report = ImportReport()
-    attribute = attributor(store)
     units = sources.find(paths)
-    for done, unit in enumerate(units, start=1):
-        if isinstance(unit, sources.Refusal):
-            report.add(unit.outcome, unit.label, reason=unit.reason)
-        else:
-            for entry in sources.entries(unit):
+    progress = Progress(len(units), on_progress)
+    with Decoder(workers) as decoder:
+        importer = _Importer(store, decoder, report, progress)
+        for unit in units:
+            if should_stop and should_stop():
+                report.stopped = True
+                break
+            if isinstance(unit, sources.Refusal):
+                report.add(unit.outcome, unit.label, reason=unit.reason)
+                progress(1)
+                continue
+            replayed = _replay(store, unit, report)
+            if replayed:
+                progress.found(replayed - 1)
+                progress(replayed)
+                continue
+            importer.remembered, importer.unreadable = [], False
+            for entry in sources.entries(unit, progress.found):
                 if should_stop and should_stop():
                     report.stopped = True
-                    return report
-                if isinstance(entry, sources.Refusal):
-                    report.add(entry.outcome, entry.label, reason=entry.reason)
-                else:
-                    import_candidate(store, entry, report, attribute)
-        if on_unit:
-            on_unit(done, len(units))
+                    break
+                importer.take(entry)
+            importer.drain()
+            if not (report.stopped or importer.unreadable):
+                store.remember_seen(str(unit.path), unit.size, unit.mtime_ns, importer.remembered)
     return report

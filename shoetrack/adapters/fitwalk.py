@@ -1,0 +1,251 @@
+"""A fast walk through a FIT file that reads only the messages shoetrack keeps.
+
+fitparse decodes every message, and nearly all of a FIT file is per-second
+`record` messages a mileage tracker never needs. This walk reads each
+definition, steps over every data message by its defined size (whole runs of
+same-type messages at a time), checks the file's CRC, and returns the raw
+field values of the few wanted messages.
+
+It is only ever right or silent: anything it cannot read with certainty
+(a structural oddity, a wanted message with a compressed timestamp or an
+array field, developer fields it cannot size, a bad CRC) raises Uncertain,
+and the caller hands the file to fitparse, the reference decoder, which then
+produces fitparse's own result or error.
+"""
+
+from __future__ import annotations
+
+import struct
+
+# Global message number -> field numbers kept (as fitparse names them in comments).
+WANTED = {
+    0: {0, 1, 2, 3, 4},  # file_id: type, manufacturer, product, serial_number, time_created
+    18: {253, 2, 5, 6, 7, 8, 9, 16, 22},  # session: timestamp, start_time, sport, sub_sport,
+    # total_elapsed_time, total_timer_time, total_distance, avg_heart_rate, total_ascent
+    23: {0, 1, 3, 25},  # device_info: device_index, device_type, serial_number, source_type
+    34: {253, 5},  # activity: timestamp, local_timestamp
+}
+DEVELOPER_DATA_ID, FIELD_DESCRIPTION = 207, 206
+REGISTRY = {DEVELOPER_DATA_ID: {3}, FIELD_DESCRIPTION: {0, 1, 2, 3}}  # 3: field_name
+# Names of the values shoetrack reads; a developer field of the same name in a
+# wanted message would take its place in fitparse's view of the message.
+USED_NAMES = frozenset({
+    "type", "manufacturer", "product", "garmin_product", "serial_number", "time_created", "timestamp",
+    "start_time", "sport", "sub_sport", "total_elapsed_time", "total_timer_time", "total_distance",
+    "avg_heart_rate", "total_ascent", "device_type", "antplus_device_type", "source_type",
+    "device_index", "local_timestamp",
+})
+STRING = 0x07
+
+# Base type number -> (struct code, size, invalid value); strings and bytes are never wanted.
+NUMERIC = {
+    0x00: ("B", 1, 0xFF), 0x01: ("b", 1, 0x7F), 0x02: ("B", 1, 0xFF), 0x83: ("h", 2, 0x7FFF),
+    0x84: ("H", 2, 0xFFFF), 0x85: ("i", 4, 0x7FFFFFFF), 0x86: ("I", 4, 0xFFFFFFFF),
+    0x0A: ("B", 1, 0), 0x8B: ("H", 2, 0), 0x8C: ("I", 4, 0),
+    0x8E: ("q", 8, 0x7FFFFFFFFFFFFFFF), 0x8F: ("Q", 8, 0xFFFFFFFFFFFFFFFF), 0x90: ("Q", 8, 0),
+}
+FLOATS = {0x88: ("f", 4), 0x89: ("d", 8)}
+BASE_SIZE = {**{k: v[1] for k, v in NUMERIC.items()}, **{k: v[1] for k, v in FLOATS.items()}, 0x07: 1, 0x0D: 1}
+HEADER = struct.Struct("<BBHI4s")
+RUN_WINDOW = 512  # messages looked at per strided step
+
+
+class Uncertain(Exception):
+    """The walk cannot vouch for this file; decode it with the reference decoder."""
+
+
+# -- CRC-16 as the FIT SDK defines it, two bytes per table lookup --------------------
+
+def _byte_table() -> list[int]:
+    nibbles = (0x0000, 0xCC01, 0xD801, 0x1400, 0xF001, 0x3C00, 0x2800, 0xE401,
+               0xA001, 0x6C00, 0x7800, 0xB401, 0x5000, 0x9C01, 0x8801, 0x4400)
+    table = []
+    for byte in range(256):
+        crc = 0
+        for nibble in (byte & 0xF, byte >> 4):
+            crc = ((crc >> 4) & 0x0FFF) ^ nibbles[crc & 0xF] ^ nibbles[nibble]
+        table.append(crc)
+    return table
+
+
+_BYTE = _byte_table()
+_WORD: list[int] = []
+
+
+def crc16(data, crc: int = 0) -> int:
+    """The FIT CRC of `data` (bytes or memoryview), continuing from `crc`."""
+    if not _WORD:
+        # A 16-bit register takes in two bytes completely, so one lookup per word suffices.
+        t = _BYTE
+        _WORD.extend(t[(t[w & 0xFF] ^ (w >> 8)) & 0xFF] ^ (t[w & 0xFF] >> 8) for w in range(65536))
+    words = len(data) // 2
+    table = _WORD
+    for word in struct.unpack_from(f"<{words}H", data):
+        crc = table[crc ^ word]
+    if len(data) & 1:
+        crc = (crc >> 8) ^ _BYTE[(crc ^ data[-1]) & 0xFF]
+    return crc
+
+
+# -- the walk --------------------------------------------------------------------------
+
+class _Definition:
+    __slots__ = ("mesg", "size", "fields", "unpack", "keep")
+
+    def __init__(self, mesg: int, size: int, fields: list[tuple[int, int, int, int]], endian: str):
+        self.mesg = mesg
+        self.size = size
+        self.fields = fields  # (field number, offset, base type, size) of the fields to read
+        self.keep = mesg in WANTED or mesg in REGISTRY
+        layout, position = endian, 0
+        for _, offset, base, field_size in fields:
+            if offset > position:
+                layout += f"{offset - position}x"
+            code = f"{field_size}s" if base == STRING else (NUMERIC[base][0] if base in NUMERIC else FLOATS[base][0])
+            layout += code
+            position = offset + struct.calcsize("<" + code)
+        self.unpack = struct.Struct(layout).unpack_from
+
+
+def _text(raw: bytes) -> str | None:
+    """A FIT string as fitparse reads it: up to the first NUL, UTF-8, empty is None."""
+    end = raw.find(b"\0")
+    return (raw if end < 0 else raw[:end]).decode("utf-8", errors="replace") or None
+
+
+def _values(definition: _Definition, data: bytes, start: int) -> dict[int, object]:
+    raw = definition.unpack(data, start)
+    values = {}
+    for (number, _, base, _), value in zip(definition.fields, raw):
+        if base == STRING:
+            values[number] = _text(value)
+        elif base in NUMERIC:
+            values[number] = None if value == NUMERIC[base][2] else value
+        else:
+            values[number] = None if value != value else value  # NaN means invalid
+    return values
+
+
+def _definition(data: bytes, pos: int, header: int, developers: dict) -> tuple[_Definition, int]:
+    if pos + 6 > len(data):
+        raise Uncertain("truncated definition")
+    endian = ">" if data[pos + 2] else "<"
+    mesg, count = struct.unpack_from(endian + "HB", data, pos + 3)
+    pos += 6
+    if pos + 3 * count > len(data):
+        raise Uncertain("truncated definition")
+    wanted = WANTED.get(mesg) or REGISTRY.get(mesg) or ()
+    fields, size = [], 0
+    for i in range(count):
+        number, field_size, base = data[pos + 3 * i], data[pos + 3 * i + 1], data[pos + 3 * i + 2]
+        if field_size % BASE_SIZE.get(base, 1):
+            raise Uncertain("field size is not a multiple of its type")
+        if number in wanted:
+            if base == STRING and mesg == FIELD_DESCRIPTION:
+                pass  # the developer field's name
+            elif base not in NUMERIC and base not in FLOATS:
+                raise Uncertain("wanted field of a non-numeric type")
+            elif field_size != BASE_SIZE[base]:
+                raise Uncertain("wanted field holds an array")
+            fields.append((number, size, base, field_size))
+        size += field_size
+    pos += 3 * count
+    if header & 0x20:  # developer fields follow
+        if pos >= len(data):
+            raise Uncertain("truncated definition")
+        extra = data[pos]
+        pos += 1
+        if pos + 3 * extra > len(data):
+            raise Uncertain("truncated definition")
+        for i in range(extra):
+            number, field_size, index = data[pos + 3 * i], data[pos + 3 * i + 1], data[pos + 3 * i + 2]
+            base_size, name = developers.get(index, {}).get(number, (None, None))
+            if base_size is None or field_size < base_size or field_size % base_size:
+                raise Uncertain("developer field not described, or of an odd size")
+            if mesg in WANTED and name in USED_NAMES:
+                raise Uncertain("a developer field shadows a field shoetrack reads")
+            size += field_size
+        pos += 3 * extra
+    return _Definition(mesg, size, fields, endian), pos
+
+
+def _register(mesg: int, values: dict, developers: dict) -> None:
+    """Track developer data the way fitparse does, to know every developer field's size."""
+    if mesg == DEVELOPER_DATA_ID:
+        developers[values.get(3)] = {}
+        return
+    index, number, base = values.get(0), values.get(1), values.get(2)
+    if index not in developers or base not in BASE_SIZE:
+        raise Uncertain("field description without its developer or with an unknown type")
+    developers[index][number] = (BASE_SIZE[base], values.get(3) or f"unnamed_dev_field_{number}")
+
+
+def walk(data: bytes) -> list[tuple[int, dict[int, object]]]:
+    """The wanted messages of a FIT file, in order, as (global number, {field: raw value}).
+
+    Raises Uncertain whenever the reference decoder must decide.
+    """
+    found: list[tuple[int, dict]] = []
+    developers: dict = {}
+    length = len(data)
+    pos = 0
+    while True:  # one pass per FIT file in a chain
+        start = pos
+        if length - pos < 12:
+            raise Uncertain("truncated header")
+        header_size, _, _, data_size, signature = HEADER.unpack_from(data, pos)
+        if signature != b".FIT":
+            raise Uncertain("no FIT signature")
+        pos += 12
+        if header_size > 12:
+            if header_size < 14 or pos + header_size - 12 > length:
+                raise Uncertain("odd header")
+            stored = data[pos] | data[pos + 1] << 8
+            if stored and stored != crc16(data[start:pos]):
+                raise Uncertain("header CRC")
+            pos += header_size - 12
+        end = pos + data_size
+        definitions: dict[int, _Definition] = {}
+        while pos < end:
+            if pos >= length:
+                raise Uncertain("truncated")
+            header = data[pos]
+            if header & 0x80:  # compressed timestamp header
+                definition = definitions.get((header >> 5) & 0x3)
+                if definition is None or definition.keep:
+                    raise Uncertain("compressed timestamp on an undefined or wanted message")
+                pos += 1 + definition.size
+            elif header & 0x40:
+                definition, pos = _definition(data, pos, header, developers)
+                definitions[header & 0xF] = definition
+            else:
+                definition = definitions.get(header & 0xF)
+                if definition is None:
+                    raise Uncertain("data message before its definition")
+                if definition.keep:
+                    if pos + 1 + definition.size > length:
+                        raise Uncertain("truncated")
+                    values = _values(definition, data, pos + 1)
+                    if definition.mesg in REGISTRY:
+                        _register(definition.mesg, values, developers)
+                    else:
+                        found.append((definition.mesg, values))
+                    pos += 1 + definition.size
+                else:
+                    # Step over the whole run of messages that share this header.
+                    step = 1 + definition.size
+                    marker = bytes((header,))
+                    while True:
+                        window = data[pos:min(end, pos + step * RUN_WINDOW):step]
+                        same = len(window) - len(window.lstrip(marker))
+                        pos += step * same
+                        if same < RUN_WINDOW:
+                            break
+        if pos + 2 > length:
+            raise Uncertain("truncated CRC")
+        stored = data[pos] | data[pos + 1] << 8
+        if stored != crc16(memoryview(data)[start:pos]):
+            raise Uncertain("file CRC")
+        pos += 2
+        if pos >= length:
+            return found
