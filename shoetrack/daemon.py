@@ -165,23 +165,19 @@ class Daemon:
             self.scheduler.soon("settle", POLL_S, self.settle)
 
     def _import_ready(self) -> None:
-        from .service.inbox import import_inbox_file
+        from .service.inbox import import_inbox_files
 
         ready = self.inbox.ready(time.monotonic())
-        imported = 0
-        if ready:
-            with self._store() as store:
+        if not ready or self.stopping.is_set():
+            return
+        with self._store() as store:
+            report = import_inbox_files(store, self.config, self.inbox.folder, ready, self.stopping.is_set)
+            self._log_report(report)
+            if not report.stopped:
                 for path in ready:
-                    if self.stopping.is_set():
-                        break
-                    report = import_inbox_file(store, self.config, self.inbox.folder, path,
-                                               self.stopping.is_set)
-                    self._log_report(report)
-                    if not report.stopped:
-                        self.inbox.done(path)
-                    imported += len(report.imported)
-                if imported and not self.stopping.is_set():
-                    self.evaluate(store)
+                    self.inbox.done(path)
+            if report.imported and not self.stopping.is_set():
+                self.evaluate(store)
 
     def _log_report(self, report) -> None:
         for item in report.imported:

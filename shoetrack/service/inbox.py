@@ -118,9 +118,23 @@ def move_after_import(inbox: Path, path: Path, report: ImportReport) -> Path | N
     return target
 
 
-def import_inbox_file(store, config, inbox: Path, path: Path, should_stop: Callable[[], bool]) -> ImportReport:
-    """Import one file that landed in the inbox, the way `shoetrack import` does."""
-    report = import_paths(store, [path], should_stop=should_stop)
+def _report_for(report: ImportReport, path: Path) -> ImportReport:
+    """The part of a report about one file on disk (itself, or its archive members)."""
+    own = ImportReport(stopped=report.stopped)
+    prefix = f"{path}!"
+    for outcome in ("imported", "duplicate", "skipped", "failed"):
+        for item in getattr(report, outcome):
+            if item["path"] == str(path) or item["path"].startswith(prefix):
+                getattr(own, outcome).append(item)
+    return own
+
+
+def import_inbox_files(store, config, inbox: Path, paths: list[Path],
+                       should_stop: Callable[[], bool]) -> ImportReport:
+    """Import files that landed in the inbox, the way `shoetrack import` does
+    (many at once use every core), then tidy them away if asked to."""
+    report = import_paths(store, paths, should_stop=should_stop)
     if config.get("inbox.after_import") == "move":
-        move_after_import(inbox, path, report)
+        for path in paths:
+            move_after_import(inbox, path, _report_for(report, path))
     return report

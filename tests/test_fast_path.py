@@ -1,0 +1,226 @@
+"""The fast FIT walk never disagrees with fitparse, and imports stay cheap.
+
+fitparse is the reference: wherever it decodes a file, the walk must either
+give exactly the same result or step aside (Uncertain); wherever it fails, the
+walk must step aside too.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import subprocess
+import sys
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from shoetrack.adapters import fit, fitwalk
+from shoetrack.adapters.store import Store
+from shoetrack.service.importing import import_paths
+from tests import fitgen
+from tests.fitgen import Device, Session
+from tests.helpers import CORPUS, needs_corpus, write
+
+
+def reference(data: bytes):
+    """What fitparse makes of the bytes: a DecodedFile, or the failure."""
+    try:
+        return fit._build(fit._messages_by_fitparse(data))
+    except Exception as exc:  # any failure: the walk must not succeed either
+        return ("failed", type(exc).__name__)
+
+
+def walked(data: bytes):
+    try:
+        return fit._build(fit._messages_by_walk(data))
+    except fitwalk.Uncertain:
+        return None
+    except fit.FitDecodeError as exc:
+        return ("failed", type(exc).__name__)
+
+
+def agree(data: bytes) -> bool:
+    """The walk stepped aside, or matched fitparse exactly (failing where it fails)."""
+    fast = walked(data)
+    if fast is None:
+        return True
+    slow = reference(data)
+    if isinstance(slow, tuple):
+        return isinstance(fast, tuple)  # both refuse the file: no session either way
+    return fast == slow
+
+
+@needs_corpus
+def test_every_corpus_file_decodes_as_fitparse_decodes_it():
+    walked_count = 0
+    for entry in json.loads((CORPUS / "reference.json").read_text()):
+        data = (CORPUS / entry["path"]).read_bytes()
+        fast = walked(data)
+        if not entry["fitparse_1_2_0"]["ok"]:
+            assert fast is None, entry["path"]  # fitparse fails: the walk steps aside
+            continue
+        slow = reference(data)
+        if fast is not None:
+            walked_count += 1
+            assert fast == slow, entry["path"]
+        assert fit.decode(data) == slow, entry["path"]
+    assert walked_count >= 80  # the fast path really carries the corpus
+
+
+def test_crc_matches_the_sdk_definition():
+    nibbles = (0x0000, 0xCC01, 0xD801, 0x1400, 0xF001, 0x3C00, 0x2800, 0xE401,
+               0xA001, 0x6C00, 0x7800, 0xB401, 0x5000, 0x9C01, 0x8801, 0x4400)
+
+    def by_the_book(data: bytes) -> int:
+        crc = 0
+        for byte in data:
+            for nibble in (byte & 0xF, byte >> 4):
+                crc = ((crc >> 4) & 0x0FFF) ^ nibbles[crc & 0xF] ^ nibbles[nibble]
+        return crc
+
+    rng = random.Random(3)
+    for size in (0, 1, 2, 3, 17, 1000, 4097):
+        data = bytes(rng.randrange(256) for _ in range(size))
+        assert fitwalk.crc16(data) == by_the_book(data)
+
+
+sessions = st.lists(st.builds(
+    Session,
+    start=st.datetimes(min_value=datetime(2005, 1, 1), max_value=datetime(2030, 1, 1),
+                       timezones=st.just(timezone.utc)),
+    sport=st.sampled_from([1, 2, 5, 11, 17, 4, 10]),
+    sub_sport=st.sampled_from([0, 1, 2, 3, 4]),
+    distance_m=st.one_of(st.none(), st.floats(0, 200_000).map(lambda x: round(x, 2))),
+    elapsed_s=st.floats(1, 40_000).map(lambda x: round(x, 3)),
+    avg_hr=st.one_of(st.none(), st.integers(40, 220)),
+    ascent_m=st.one_of(st.none(), st.integers(0, 5000)),
+    records_every_s=st.one_of(st.none(), st.integers(60, 600)),
+), min_size=1, max_size=3)
+
+
+@st.composite
+def fit_files(draw):
+    data = fitgen.activity(
+        draw(sessions),
+        devices=draw(st.lists(st.builds(Device, index=st.integers(1, 5),
+                                        antplus_type=st.sampled_from([None, 120, 124]),
+                                        serial=st.one_of(st.none(), st.integers(1, 2**31))), max_size=2)),
+        utc_offset_s=draw(st.sampled_from([None, 0, 3600, -25200])),
+    )
+    if draw(st.booleans()):
+        data = fitgen.non_activity(draw(st.sampled_from([2, 5, 9, 32]))) if draw(st.booleans()) else data
+    return data
+
+
+@st.composite
+def mutated(draw):
+    data = bytearray(draw(fit_files()))
+    how = draw(st.sampled_from(["none", "truncate", "flip", "splice", "append", "length", "chain"]))
+    if how == "truncate":
+        del data[draw(st.integers(0, len(data) - 1)):]
+    elif how == "flip":
+        for _ in range(draw(st.integers(1, 4))):
+            i = draw(st.integers(0, len(data) - 1))
+            data[i] ^= 1 << draw(st.integers(0, 7))
+    elif how == "splice":
+        other = draw(fit_files())
+        cut, cut2 = draw(st.integers(0, len(data))), draw(st.integers(0, len(other)))
+        data = data[:cut] + other[cut2:]
+    elif how == "append":
+        data += bytes(draw(st.lists(st.integers(0, 255), min_size=1, max_size=40)))
+    elif how == "length":
+        i = draw(st.integers(14, max(14, len(data) - 1)))
+        data[i] = draw(st.sampled_from([0, 1, 0x7F, 0xFF]))
+    elif how == "chain":
+        data += draw(fit_files())
+    return bytes(data)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(mutated())
+def test_the_walk_agrees_with_fitparse_on_generated_and_mutated_files(data):
+    assert agree(data)
+
+
+@settings(max_examples=60, deadline=None)
+@given(fit_files())
+def test_clean_generated_files_take_the_fast_path(data):
+    assert walked(data) is not None
+    assert walked(data) == reference(data)
+
+
+def test_a_big_import_uses_every_core_and_matches_a_single_process_import(tmp_path):
+    folder = tmp_path / "history"
+    start = datetime(2025, 1, 1, 6, tzinfo=timezone.utc)
+    for i in range(40):
+        write(folder / f"{i:03d}.fit", fitgen.run(start + timedelta(days=i), km=5 + i % 7, records_every_s=10))
+    write(folder / "040.fit", fitgen.run(start + timedelta(days=3, seconds=30)))  # same activity as 003
+    write(folder / "041.fit", b"junk")
+    results = []
+    for workers in (1, 2):
+        with Store(tmp_path / f"w{workers}.db") as store:
+            report = import_paths(store, [folder], workers=workers)
+            rows = [(r["start_time"], r["distance_m"], r["source"]) for r in store.sessions()]
+        results.append((report.as_json(), rows))
+    assert results[0] == results[1]
+    report = results[1][0]
+    assert len(report["imported"]) == 40 and len(report["failed"]) == 1
+    assert report["duplicate"] == [{"path": str(folder / "040.fit"), "of": str(folder / "003.fit")}]
+
+
+def test_an_unchanged_file_is_not_read_again(shoetrack, inbox):
+    path = write(inbox / "run.fit", fitgen.run("2026-03-02T06:30:00Z"))
+    shoetrack("import", inbox)
+    stat = os.stat(path)
+    path.write_bytes(b"\0" * stat.st_size)  # same size, other bytes...
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))  # ...and the same mtime
+    report = shoetrack.json("import", inbox)
+    assert report["duplicate"] == [{"path": str(path), "of": str(path)}]  # judged by what was seen
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))  # touched: read again
+    [failed] = shoetrack.json("import", inbox)["failed"]
+    assert failed["path"] == str(path)
+
+
+def test_an_unchanged_archive_is_answered_without_opening_it(shoetrack, tmp_path):
+    import io
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("a.fit", fitgen.run("2026-03-02T06:30:00Z"))
+        archive.writestr("../evil.fit", b"x")
+        archive.writestr("w.fit", fitgen.non_activity(5))
+    path = write(tmp_path / "export.zip", buffer.getvalue())
+    first = shoetrack.json("import", path)
+    stat = os.stat(path)
+    path.write_bytes(b"\0" * stat.st_size)
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    second = shoetrack.json("import", path)
+    assert second["skipped"] == first["skipped"] and len(second["skipped"]) == 2
+    assert second["duplicate"] == [{"path": f"{path}!a.fit", "of": f"{path}!a.fit"}]
+
+
+def test_reading_commands_start_without_the_heavy_modules(tmp_path):
+    db = tmp_path / "st.db"
+    Store(db).close()  # an existing database, as on any day but the first
+    for command in (["status"], ["runs", "--since", "2026-01-01"], ["shoes", "list"]):
+        script = (
+            "import sys\n"
+            "from shoetrack.cli import cli\n"
+            "try:\n"
+            f"    cli.main(['--db', {str(db)!r}, *{command!r}, '--json'])\n"
+            "except SystemExit:\n"
+            "    pass\n"
+            "heavy = {'fitparse', 'apscheduler', 'plyer', 'watchdog', 'dbus', 'sqlite_utils'}\n"
+            "print(sorted(heavy & set(sys.modules)))\n"
+        )
+        result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60,
+                                env={**os.environ, "HOME": str(tmp_path)})
+        assert result.stdout.strip().splitlines()[-1] == "[]", (command, result.stdout, result.stderr)
+
+
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
