@@ -12,7 +12,10 @@ only start a short thread that asks for a stop or a reload.
 from __future__ import annotations
 
 import logging
+import os
 import signal
+import sys
+import tempfile
 import threading
 import time
 from datetime import date, datetime
@@ -49,10 +52,14 @@ class Daemon:
             log.error(ConfigError(config.source, problems).message)
             return EX_CONFIG
         self.config = config
+        os.umask(0o077)  # everything it creates is the runner's alone
+        sys.dont_write_bytecode = True  # it writes nowhere but its data folder and the inbox
         try:
             self.database = self.context.database
             self._store().close()  # fail now, clearly, if the database cannot be used
             inbox = ensure_folder(config.inbox)
+            # Spooled archives and the worker processes' sockets go here, not to /tmp.
+            tempfile.tempdir = str(ensure_folder(self.database.parent / "tmp"))
         except ShoetrackError as error:
             log.error(error.message)
             return error.exit_code
@@ -91,8 +98,8 @@ class Daemon:
     def _schedule_jobs(self) -> None:
         config = self.config
         self.scheduler.every("rescan", config.get("daemon.scan_minutes") * 60, self.rescan)
-        self.scheduler.daily("daily-check", config.get("daemon.check_at"), self.evaluate)
-        self.scheduler.every("retry", config.get("notify.retry_minutes") * 60, self.deliver)
+        self.scheduler.daily("daily-check", config.get("daemon.check_at"), _logged(self.evaluate))
+        self.scheduler.every("retry", config.get("notify.retry_minutes") * 60, _logged(self.deliver))
         ping = systemd.watchdog_interval_s()
         if ping:
             self.scheduler.every("watchdog", ping, lambda: systemd.notify("WATCHDOG=1"), light=True)
@@ -170,14 +177,20 @@ class Daemon:
         ready = self.inbox.ready(time.monotonic())
         if not ready or self.stopping.is_set():
             return
-        with self._store() as store:
-            report = import_inbox_files(store, self.config, self.inbox.folder, ready, self.stopping.is_set)
-            self._log_report(report)
-            if not report.stopped:
-                for path in ready:
-                    self.inbox.done(path)
-            if report.imported and not self.stopping.is_set():
-                self.evaluate(store)
+        try:
+            with self._store() as store:
+                report = import_inbox_files(store, self.config, self.inbox.folder, ready, self.stopping.is_set)
+                self._log_report(report)
+                if not report.stopped:
+                    for path in ready:
+                        self.inbox.done(path)
+                if report.imported and not self.stopping.is_set():
+                    self.evaluate(store)
+        except ShoetrackError as error:
+            # The files stay in the inbox; the next rescan tries them again.
+            for path in ready:
+                self.inbox.forget(path)
+            log.error("import paused until the next rescan: %s", error.message)
 
     def _log_report(self, report) -> None:
         for item in report.imported:
@@ -219,6 +232,18 @@ class Daemon:
         elif result.delivered and self._notify_failing:
             log.info("notifications are delivered again")
             self._notify_failing = None
+
+
+def _logged(job):
+    """A scheduled job whose user-facing errors (a full disk...) become one log line."""
+
+    def run() -> None:
+        try:
+            job()
+        except ShoetrackError as error:
+            log.error("%s", error.message)
+
+    return run
 
 
 def configure_logging(verbose: bool) -> None:

@@ -23,10 +23,15 @@ from fitparse.profile import MESSAGE_TYPES
 from fitparse.utils import FitCRCError, FitEOFError, FitHeaderError, FitParseError
 
 from ..core.models import DecodedFile, SessionSummary
-from .fitwalk import Uncertain, walk
+from .fitwalk import Broken, Uncertain, walk
 
 WANTED = ("file_id", "device_info", "session", "activity")
 FIT_EPOCH = datetime(1989, 12, 31)  # naive UTC, as fitparse gives times
+# fitparse decodes about 0.13-0.25 MB/s: small odd files are decoded here, big
+# ones in a child process with these bounds.
+REFERENCE_INLINE_BYTES = 1 << 20
+REFERENCE_SECONDS, REFERENCE_SECONDS_PER_MB = 30, 20
+REFERENCE_MEMORY = 2 << 30
 FOOT_POD_TYPES = frozenset({"stride_speed_distance", 124})
 
 
@@ -207,18 +212,10 @@ def _build(messages: list[tuple[str, dict]]) -> DecodedFile:
     )
 
 
-def decode(data: bytes) -> DecodedFile:
-    """Decode one FIT file's bytes. Raises FitDecodeError with a one-line reason."""
-    if not data:
-        raise FitDecodeError("empty file (0 bytes)")
-    if len(data) < 12 or data[8:12] != b".FIT":
-        raise FitDecodeError("not a FIT file (no FIT header)")
+def _by_reference(data: bytes) -> DecodedFile:
+    """Decode with fitparse in this process; its errors become one-line reasons."""
     try:
-        messages = _messages_by_walk(data)
-    except Uncertain:
-        messages = None
-    try:
-        return _build(messages if messages is not None else _messages_by_fitparse(data))
+        return _build(_messages_by_fitparse(data))
     except FitDecodeError:
         raise
     except FitCRCError:
@@ -231,9 +228,68 @@ def decode(data: bytes) -> DecodedFile:
         raise FitDecodeError(f"corrupt: {exc}") from None
     except RecursionError:
         raise FitDecodeError("corrupt: nesting too deep to decode") from None
+    except MemoryError:
+        raise FitDecodeError(f"needs more than {REFERENCE_MEMORY >> 20} MiB to decode: not an activity export") from None
     except Exception as exc:  # fitparse has no complete error vocabulary
         detail = str(exc).splitlines()[0] if str(exc) else ""
         raise FitDecodeError(f"corrupt: could not decode ({type(exc).__name__}{': ' if detail else ''}{detail})") from None
+
+
+def _bounded_child(data: bytes, pipe) -> None:
+    """In a child process: decode with fitparse under a memory ceiling, send the outcome."""
+    import resource
+
+    resource.setrlimit(resource.RLIMIT_AS, (REFERENCE_MEMORY, REFERENCE_MEMORY))
+    pipe.send(decode_outcome_by_reference(data))
+    pipe.close()
+
+
+def decode_outcome_by_reference(data: bytes) -> tuple[str, object]:
+    try:
+        return "ok", _by_reference(data)
+    except FitDecodeError as exc:
+        return "error", str(exc)
+
+
+def _by_reference_bounded(data: bytes) -> DecodedFile:
+    """fitparse for a big odd file, in a child process with a time and memory bound,
+    so no file can hold up an import for long or exhaust the machine."""
+    limit = REFERENCE_SECONDS + REFERENCE_SECONDS_PER_MB * len(data) / 1e6
+    context = multiprocessing.get_context("forkserver")
+    receive, send = context.Pipe(duplex=False)
+    child = context.Process(target=_bounded_child, args=(data, send), daemon=True)
+    child.start()
+    send.close()
+    try:
+        if not receive.poll(limit):
+            raise FitDecodeError(f"took longer than {limit:.0f} s to decode: the file is probably damaged")
+        status, result = receive.recv()
+    except EOFError:
+        raise FitDecodeError("the decoder stopped without an answer: the file is probably damaged") from None
+    finally:
+        child.kill()
+        child.join()
+        receive.close()
+    if status == "error":
+        raise FitDecodeError(result)
+    return result
+
+
+def decode(data: bytes) -> DecodedFile:
+    """Decode one FIT file's bytes. Raises FitDecodeError with a one-line reason."""
+    if not data:
+        raise FitDecodeError("empty file (0 bytes)")
+    if len(data) < 12 or data[8:12] != b".FIT":
+        raise FitDecodeError("not a FIT file (no FIT header)")
+    try:
+        return _build(_messages_by_walk(data))
+    except Broken as exc:
+        raise FitDecodeError(str(exc)) from None
+    except Uncertain:
+        pass
+    if len(data) <= REFERENCE_INLINE_BYTES:
+        return _by_reference(data)
+    return _by_reference_bounded(data)
 
 
 def decode_outcome(data: bytes) -> tuple[str, object]:

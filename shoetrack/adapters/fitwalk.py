@@ -6,11 +6,12 @@ definition, steps over every data message by its defined size (whole runs of
 same-type messages at a time), checks the file's CRC, and returns the raw
 field values of the few wanted messages.
 
-It is only ever right or silent: anything it cannot read with certainty
-(a structural oddity, a wanted message with a compressed timestamp or an
-array field, developer fields it cannot size, a bad CRC) raises Uncertain,
-and the caller hands the file to fitparse, the reference decoder, which then
-produces fitparse's own result or error.
+It is only ever right or silent. Damage that fitparse, reading the same
+structure, would also reject (truncation, a bad CRC, an undefined layout)
+raises Broken with the reason. Anything else it cannot read with certainty (a
+wanted message with a compressed timestamp or an array field, developer fields
+it cannot size) raises Uncertain, and the caller hands the file to fitparse,
+the reference decoder, which then produces fitparse's own result or error.
 """
 
 from __future__ import annotations
@@ -52,6 +53,15 @@ RUN_WINDOW = 512  # messages looked at per strided step
 
 class Uncertain(Exception):
     """The walk cannot vouch for this file; decode it with the reference decoder."""
+
+
+class Broken(Exception):
+    """The file is damaged in a way fitparse, reading the same structure, also
+    rejects: no need to wait for it. The message is a one-line reason."""
+
+
+TRUNCATED = "truncated: the file ends before its data does"
+UNDEFINED = "corrupt: a message uses a layout that was never defined"
 
 
 # -- CRC-16 as the FIT SDK defines it, two bytes per table lookup --------------------
@@ -128,18 +138,18 @@ def _values(definition: _Definition, data: bytes, start: int) -> dict[int, objec
 
 def _definition(data: bytes, pos: int, header: int, developers: dict) -> tuple[_Definition, int]:
     if pos + 6 > len(data):
-        raise Uncertain("truncated definition")
+        raise Broken(TRUNCATED)
     endian = ">" if data[pos + 2] else "<"
     mesg, count = struct.unpack_from(endian + "HB", data, pos + 3)
     pos += 6
     if pos + 3 * count > len(data):
-        raise Uncertain("truncated definition")
+        raise Broken(TRUNCATED)
     wanted = WANTED.get(mesg) or REGISTRY.get(mesg) or ()
     fields, size = [], 0
     for i in range(count):
         number, field_size, base = data[pos + 3 * i], data[pos + 3 * i + 1], data[pos + 3 * i + 2]
         if field_size % BASE_SIZE.get(base, 1):
-            raise Uncertain("field size is not a multiple of its type")
+            raise Broken("corrupt: a field's size does not fit its type")
         if number in wanted:
             if base == STRING and mesg == FIELD_DESCRIPTION:
                 pass  # the developer field's name
@@ -152,11 +162,11 @@ def _definition(data: bytes, pos: int, header: int, developers: dict) -> tuple[_
     pos += 3 * count
     if header & 0x20:  # developer fields follow
         if pos >= len(data):
-            raise Uncertain("truncated definition")
+            raise Broken(TRUNCATED)
         extra = data[pos]
         pos += 1
         if pos + 3 * extra > len(data):
-            raise Uncertain("truncated definition")
+            raise Broken(TRUNCATED)
         for i in range(extra):
             number, field_size, index = data[pos + 3 * i], data[pos + 3 * i + 1], data[pos + 3 * i + 2]
             base_size, name = developers.get(index, {}).get(number, (None, None))
@@ -192,28 +202,32 @@ def walk(data: bytes) -> list[tuple[int, dict[int, object]]]:
     while True:  # one pass per FIT file in a chain
         start = pos
         if length - pos < 12:
-            raise Uncertain("truncated header")
+            raise Broken(TRUNCATED)
         header_size, _, _, data_size, signature = HEADER.unpack_from(data, pos)
         if signature != b".FIT":
-            raise Uncertain("no FIT signature")
+            raise Broken("corrupt header: no FIT signature where a file should start")
         pos += 12
         if header_size > 12:
-            if header_size < 14 or pos + header_size - 12 > length:
-                raise Uncertain("odd header")
+            if header_size < 14:
+                raise Broken("corrupt header: irregular header size")
+            if pos + header_size - 12 > length:
+                raise Broken(TRUNCATED)
             stored = data[pos] | data[pos + 1] << 8
             if stored and stored != crc16(data[start:pos]):
-                raise Uncertain("header CRC")
+                raise Broken("corrupt header: checksum mismatch")
             pos += header_size - 12
         end = pos + data_size
         definitions: dict[int, _Definition] = {}
         while pos < end:
             if pos >= length:
-                raise Uncertain("truncated")
+                raise Broken(TRUNCATED)
             header = data[pos]
             if header & 0x80:  # compressed timestamp header
                 definition = definitions.get((header >> 5) & 0x3)
-                if definition is None or definition.keep:
-                    raise Uncertain("compressed timestamp on an undefined or wanted message")
+                if definition is None:
+                    raise Broken(UNDEFINED)
+                if definition.keep:
+                    raise Uncertain("compressed timestamp on a wanted message")
                 pos += 1 + definition.size
             elif header & 0x40:
                 definition, pos = _definition(data, pos, header, developers)
@@ -221,10 +235,10 @@ def walk(data: bytes) -> list[tuple[int, dict[int, object]]]:
             else:
                 definition = definitions.get(header & 0xF)
                 if definition is None:
-                    raise Uncertain("data message before its definition")
+                    raise Broken(UNDEFINED)
                 if definition.keep:
                     if pos + 1 + definition.size > length:
-                        raise Uncertain("truncated")
+                        raise Broken(TRUNCATED)
                     values = _values(definition, data, pos + 1)
                     if definition.mesg in REGISTRY:
                         _register(definition.mesg, values, developers)
@@ -242,10 +256,10 @@ def walk(data: bytes) -> list[tuple[int, dict[int, object]]]:
                         if same < RUN_WINDOW:
                             break
         if pos + 2 > length:
-            raise Uncertain("truncated CRC")
+            raise Broken(TRUNCATED)
         stored = data[pos] | data[pos + 1] << 8
         if stored != crc16(memoryview(data)[start:pos]):
-            raise Uncertain("file CRC")
+            raise Broken("corrupt: checksum mismatch (damaged or altered file)")
         pos += 2
         if pos >= length:
             return found

@@ -199,7 +199,25 @@ def entries(unit: Unit, on_found: Callable[[int], None] = lambda extra: None) ->
 
 
 def _found(path: Path, st: os.stat_result, kind: str) -> Unit | Refusal:
-    return _refuse_special(path, st) or Unit(path, kind, st.st_size, st.st_mtime_ns)
+    refusal = _refuse_special(path, st)
+    if refusal:
+        return refusal
+    if kind != "zip" and st.st_size > MAX_FIT_BYTES:
+        # Refused by its size, before a byte is read.
+        return Refusal(str(path), "failed", f"file is larger than {MAX_FIT_BYTES // (1024 * 1024)} MiB: "
+                                            "not an activity file")
+    return Unit(path, kind, st.st_size, st.st_mtime_ns)
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    try:
+        path.resolve().relative_to(folder.resolve())
+    except (ValueError, OSError, RuntimeError):
+        return False
+    return True
+
+
+OUTSIDE = "a link to something outside the folder: not read"
 
 
 def _walk(folder: Path) -> Iterator[Unit | Refusal]:
@@ -211,6 +229,9 @@ def _walk(folder: Path) -> Iterator[Unit | Refusal]:
             if kind is None:
                 continue
             path = Path(root) / name
+            if path.is_symlink() and not _inside(path, folder):
+                yield Refusal(str(path), "skipped", OUTSIDE)
+                continue
             try:
                 st = path.stat()
             except OSError as exc:
@@ -219,14 +240,18 @@ def _walk(folder: Path) -> Iterator[Unit | Refusal]:
             yield _found(path, st, kind)
 
 
-def find(paths: list[Path]) -> list[Unit | Refusal]:
+def find(paths: list[Path], confine: Path | None = None) -> list[Unit | Refusal]:
     """Every file to import under `paths`, in order, without reading any.
 
     A folder contributes its .fit, .fit.gz and .zip files (recursively); a
-    file named explicitly is taken whatever its name, by its content.
+    file named explicitly is taken whatever its name, by its content. With
+    `confine`, nothing that resolves outside that folder is read.
     """
     found: list[Unit | Refusal] = []
     for path in paths:
+        if confine is not None and not _inside(path, confine):
+            found.append(Refusal(str(path), "skipped", OUTSIDE))
+            continue
         try:
             st = path.stat()
         except OSError as exc:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import sqlite3
 from datetime import datetime, timezone
+from contextlib import contextmanager
 from functools import cached_property
 from pathlib import Path
 from typing import Iterable, Iterator
@@ -179,6 +180,35 @@ class Store:
 
         return sqlite_utils.Database(self.conn)
 
+    @contextmanager
+    def _writing(self):
+        """One transaction; a failed write leaves the database as it was and says why."""
+        try:
+            with self.db.atomic():
+                yield
+        except sqlite3.OperationalError as exc:
+            text = str(exc)
+            hint = ("free some disk space, then try again" if "full" in text
+                    else "make the file and its folder writable, then try again" if "readonly" in text
+                    else "try again")
+            raise StorageError(f"cannot write to the database {self.path}: {text}; nothing was stored "
+                               f"from this step ({hint})") from None
+
+    def _backup_before_migrating(self, version: int) -> None:
+        stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+        target = self.path.with_name(f"{self.path.name}.schema{version}-{stamp}.bak")
+        self.backup_to(target)
+
+    def backup_to(self, target: Path) -> None:
+        """A consistent copy of the database, taken with SQLite's online backup."""
+        fd = os.open(target, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+        os.close(fd)
+        copy = sqlite3.connect(target)
+        try:
+            self.conn.backup(copy)
+        finally:
+            copy.close()
+
     def _query(self, sql: str, params=()) -> list[dict]:
         cursor = self.conn.execute(sql, params)
         columns = [d[0] for d in cursor.description]
@@ -203,8 +233,10 @@ class Store:
             raise StorageError(
                 f"database {self.path} was written by a newer shoetrack (schema {version}); upgrade shoetrack"
             )
+        if 0 < version < SCHEMA_VERSION:
+            self._backup_before_migrating(version)
         for number, step in enumerate(MIGRATIONS[version:], start=version + 1):
-            with self.db.atomic():
+            with self._writing():
                 for statement in step.split(";\n"):
                     self.db.execute(statement)
                 self.db.execute(f"PRAGMA user_version = {number}")
@@ -226,7 +258,7 @@ class Store:
                     reason: str | None = None, sessions: Iterable[dict] = ()) -> None:
         """Store a file's outcome and its sessions in one transaction."""
         rows = [dict(s, file_sha256=sha256) for s in sessions]
-        with self.db.atomic():
+        with self._writing():
             self.db["files"].insert(
                 {"sha256": sha256, "path": path, "size": size, "outcome": outcome,
                  "reason": reason, "sessions": len(rows), "seen_at": _now()},
@@ -265,7 +297,7 @@ class Store:
 
     def add_session(self, row: dict) -> int:
         """Store one session made by hand (no file behind it); returns its id."""
-        with self.db.atomic():
+        with self._writing():
             return self.db["sessions"].insert(row).last_pk
 
     # -- shoes ---------------------------------------------------------------
@@ -277,16 +309,16 @@ class Store:
         return self._one("SELECT * FROM shoes WHERE name = ? COLLATE NOCASE", [name])
 
     def add_shoe(self, row: dict) -> int:
-        with self.db.atomic():
+        with self._writing():
             return self.db["shoes"].insert(dict(row, added_at=_now())).last_pk
 
     def update_shoe(self, shoe_id: int, changes: dict) -> None:
-        with self.db.atomic():
+        with self._writing():
             self.db["shoes"].update(shoe_id, changes)
 
     def delete_shoe(self, shoe_id: int) -> None:
         """Delete a pair; runs pinned to it go back to automatic attribution."""
-        with self.db.atomic():
+        with self._writing():
             self.db.execute("DELETE FROM pins WHERE shoe_id = ?", [shoe_id])
             self.db.execute("DELETE FROM shoes WHERE id = ?", [shoe_id])
 
@@ -297,11 +329,11 @@ class Store:
         return {row["session_id"]: row["shoe_id"] for row in self._query("SELECT * FROM pins")}
 
     def set_pin(self, session_id: int, shoe_id: int | None) -> None:
-        with self.db.atomic():
+        with self._writing():
             self.db["pins"].insert({"session_id": session_id, "shoe_id": shoe_id}, replace=True)
 
     def clear_pin(self, session_id: int) -> None:
-        with self.db.atomic():
+        with self._writing():
             self.db.execute("DELETE FROM pins WHERE session_id = ?", [session_id])
 
     def attribution_facts(self, session_ids: Iterable[int] | None = None) -> list[dict]:
@@ -315,7 +347,7 @@ class Store:
 
     def set_attributions(self, rows: Iterable[tuple[int | None, str, str, int]]) -> None:
         """Write (shoe_id, reason, why, session_id) for many sessions in one transaction."""
-        with self.db.atomic():
+        with self._writing():
             self.conn.executemany(
                 "UPDATE sessions SET shoe_id = ?, shoe_reason = ?, shoe_why = ? WHERE id = ?", rows
             )
@@ -371,7 +403,7 @@ class Store:
     # -- pain --------------------------------------------------------------------
 
     def add_pain(self, day: str, level: int, side: str | None, note: str | None) -> int:
-        with self.db.atomic():
+        with self._writing():
             return self.db["pain"].insert(
                 {"day": day, "level": level, "side": side, "note": note, "logged_at": _now()}
             ).last_pk
@@ -391,7 +423,7 @@ class Store:
                             refresh: Iterable[tuple[str, str, int]], announce: Iterable[tuple[str, int]]) -> None:
         """One evaluation's changes, in one transaction: (cleared, id) to close, new
         episode rows, (message, advice, id) to refresh, (announced_on, id) to announce."""
-        with self.db.atomic():
+        with self._writing():
             self.conn.executemany("UPDATE alerts SET cleared = ? WHERE id = ?", list(close))
             rows = list(open_)
             if rows:
@@ -400,14 +432,14 @@ class Store:
             self.conn.executemany("UPDATE alerts SET announced_on = ? WHERE id = ?", list(announce))
 
     def mark_delivered(self, alert_id: int, when: str | None = None) -> None:
-        with self.db.atomic():
+        with self._writing():
             self.conn.execute("UPDATE alerts SET delivered_at = ? WHERE id = ?", [when or _now(), alert_id])
 
     def snoozes(self) -> list[dict]:
         return self._query("SELECT * FROM snoozes")
 
     def snooze(self, kind: str, subject: str, until: str) -> None:
-        with self.db.atomic():
+        with self._writing():
             self.db["snoozes"].insert({"kind": kind, "subject": subject, "until": until}, replace=True)
 
     def due_alerts(self) -> list[dict]:
@@ -424,7 +456,7 @@ class Store:
 
     def remember_seen(self, path: str, size: int, mtime_ns: int, rows: list[dict]) -> None:
         """Replace what is remembered of the file at `path` (one transaction)."""
-        with self.db.atomic():
+        with self._writing():
             self.conn.execute("DELETE FROM seen WHERE path = ?", [path])
             self.conn.executemany(
                 "INSERT OR REPLACE INTO seen (label, path, size, mtime_ns, sha256, outcome, reason) "

@@ -242,17 +242,18 @@ class Progress:
 def import_paths(store, paths: list[Path], *,
                  on_progress: Callable[[int, int], None] | None = None,
                  should_stop: Callable[[], bool] | None = None,
-                 workers: int | None = None) -> ImportReport:
+                 workers: int | None = None, confine: Path | None = None) -> ImportReport:
     """Import every FIT file under `paths` (files, folders, .fit.gz, zips).
 
     `on_progress(done, total)` follows the files (total grows as archives open).
     `should_stop()` is asked before each file is read: a stop lands between
     files, never inside one. Files seen before, unchanged, are not read again.
+    With `confine`, nothing outside that folder is read (links are not followed out).
     """
     from ..adapters.fit import Decoder
 
     report = ImportReport()
-    units = sources.find(paths)
+    units = sources.find(paths, confine)
     progress = Progress(len(units), on_progress)
     with Decoder(workers) as decoder:
         importer = _Importer(store, decoder, report, progress)

@@ -86,6 +86,11 @@ class Inbox:
         if size >= 0:
             self._done[path] = (size, mtime)
 
+    def forget(self, path: Path) -> None:
+        """Stop watching a file without calling it done (a rescan will find it again)."""
+        with self._lock:
+            self._pending.pop(path, None)
+
     def has_pending(self) -> bool:
         with self._lock:
             return bool(self._pending)
@@ -133,7 +138,7 @@ def import_inbox_files(store, config, inbox: Path, paths: list[Path],
                        should_stop: Callable[[], bool]) -> ImportReport:
     """Import files that landed in the inbox, the way `shoetrack import` does
     (many at once use every core), then tidy them away if asked to."""
-    report = import_paths(store, paths, should_stop=should_stop)
+    report = import_paths(store, paths, should_stop=should_stop, confine=inbox)
     if config.get("inbox.after_import") == "move":
         for path in paths:
             move_after_import(inbox, path, _report_for(report, path))
