@@ -240,6 +240,8 @@ def _bounded_child(data: bytes, pipe) -> None:
     import resource
 
     resource.setrlimit(resource.RLIMIT_AS, (REFERENCE_MEMORY, REFERENCE_MEMORY))
+    seconds = int(REFERENCE_SECONDS + REFERENCE_SECONDS_PER_MB * len(data) / 1e6) + 1
+    resource.setrlimit(resource.RLIMIT_CPU, (seconds, seconds + 5))  # outlives no parent for long
     pipe.send(decode_outcome_by_reference(data))
     pipe.close()
 
@@ -292,6 +294,23 @@ def decode(data: bytes) -> DecodedFile:
     return _by_reference_bounded(data)
 
 
+def _follow_parent(parent: int) -> None:
+    """In a worker: exit as soon as the importing process is gone (even killed with
+    SIGKILL), instead of waiting forever for work that will never come."""
+    import threading
+    import time
+
+    def watch() -> None:
+        while True:
+            time.sleep(1)
+            try:
+                os.kill(parent, 0)
+            except ProcessLookupError:
+                os._exit(0)
+
+    threading.Thread(target=watch, daemon=True).start()
+
+
 def decode_outcome(data: bytes) -> tuple[str, object]:
     """("ok", DecodedFile) or ("error", reason): what a worker process sends back."""
     try:
@@ -324,7 +343,8 @@ class Decoder:
         self.count += 1
         if self.pool is None and self.workers > 1 and self.count > self.INLINE_FIRST:
             context = multiprocessing.get_context("forkserver")
-            self.pool = ProcessPoolExecutor(self.workers, mp_context=context)
+            self.pool = ProcessPoolExecutor(self.workers, mp_context=context,
+                                            initializer=_follow_parent, initargs=(os.getpid(),))
         if self.pool is not None:
             try:
                 return self.pool.submit(decode_outcome, data)

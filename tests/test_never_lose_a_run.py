@@ -1,0 +1,222 @@
+"""Crash safety, concurrency and storage failures: the history stays exact.
+
+The kill test and the readers-while-importing test run real processes
+against a real SQLite file; nothing is mocked.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+from shoetrack.adapters.store import MIGRATIONS, SCHEMA_VERSION, Store
+from shoetrack.errors import StorageError
+from shoetrack.service.importing import import_paths
+from tests import fitgen
+from tests.desktop import DaemonProcess, wait_until
+from tests.fitgen import Session
+from tests.helpers import write
+
+START = datetime(2026, 1, 1, 6, tzinfo=timezone.utc)
+
+
+def history(folder: Path, files: int, records_every_s: int | None = 1) -> Path:
+    """Runs of two sessions each (a warm-up and the run proper), a day apart."""
+    for i in range(files):
+        day = START + timedelta(days=i)
+        legs = [Session(day, distance_m=2000, elapsed_s=600, records_every_s=records_every_s),
+                Session(day + timedelta(minutes=15), distance_m=5000 + 37 * i, elapsed_s=2400,
+                        sub_sport=3 if i % 4 == 0 else 0, records_every_s=records_every_s)]
+        write(folder / f"{i:04d}.fit", fitgen.activity(legs))
+    return folder
+
+
+def cli(db: Path, *args: str, config: Path | None = None, **kwargs) -> subprocess.Popen:
+    options = ["--db", str(db)] + (["--config", str(config)] if config else [])
+    return subprocess.Popen([sys.executable, "-m", "shoetrack", *options, *args],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kwargs)
+
+
+def run(db: Path, *args: str, config: Path | None = None) -> subprocess.CompletedProcess:
+    process = cli(db, *args, config=config)
+    out, err = process.communicate(timeout=300)
+    assert process.returncode == 0, err
+    return subprocess.CompletedProcess(args, 0, out, err)
+
+
+def state(db: Path) -> dict:
+    """Everything the runner relies on, without the clock readings."""
+    conn = sqlite3.connect(db)
+    try:
+        return {
+            "sessions": conn.execute("SELECT * FROM sessions ORDER BY id").fetchall(),
+            "files": conn.execute("SELECT sha256, path, size, outcome, reason, sessions FROM files "
+                                  "ORDER BY sha256").fetchall(),
+            "shoes": conn.execute("SELECT id, name, limit_km, start_km, since, retired_on, default_for, rules "
+                                  "FROM shoes ORDER BY id").fetchall(),
+            "pins": conn.execute("SELECT * FROM pins ORDER BY session_id").fetchall(),
+            "alerts": conn.execute("SELECT kind, subject, started, cleared, announced_on, message, advice "
+                                   "FROM alerts ORDER BY id").fetchall(),
+        }
+    finally:
+        conn.close()
+
+
+def prepare(db: Path, config: Path) -> None:
+    run(db, "shoes", "add", "Road", "--default-for", "running", "--limit-km", "400", config=config)
+    run(db, "shoes", "add", "Trail", "--default-for", "running/trail", "--limit-km", "150", config=config)
+    run(db, "shoes", "add", "Long", "--rule", "distance_km >= 10", "--rule", "sport = running", config=config)
+
+
+CHECK_DAYS = [(START + timedelta(days=n)).date().isoformat() for n in (20, 60, 100, 140, 180, 700)]
+
+
+def test_kill_9_at_random_moments_loses_and_doubles_nothing(tmp_path):
+    folder = history(tmp_path / "history", 1000)
+    config = tmp_path / "config.toml"
+    config.write_text("[notify]\nenabled = false\n[alerts]\nstreak_days = 5\n")
+
+    reference = tmp_path / "reference.db"
+    prepare(reference, config)
+    run(reference, "import", str(folder), config=config)
+    for day in CHECK_DAYS:
+        run(reference, "check", "--as-of", day, "--no-notify", config=config)
+
+    db = tmp_path / "killed.db"
+    prepare(db, config)
+    rng = random.Random(20261126)
+    kills = 0
+    while kills < 24:
+        process = cli(db, "import", str(folder), config=config)
+        time.sleep(rng.uniform(0.2, 0.7))
+        if process.poll() is not None:  # it finished before the kill: start over is not needed
+            break
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+        kills += 1
+    assert kills >= 20, "the import finished too fast to be killed 20 times"
+    run(db, "import", str(folder), config=config)
+    for day in CHECK_DAYS:  # checks can be killed too; the next one redoes the day
+        process = cli(db, "check", "--as-of", day, "--no-notify", config=config)
+        time.sleep(rng.uniform(0.05, 0.4))
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+        run(db, "check", "--as-of", day, "--no-notify", config=config)
+
+    assert state(db) == state(reference)
+    assert len(state(db)["sessions"]) == 2 * 1000
+    conn = sqlite3.connect(db)
+    assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+    conn.close()
+
+
+def test_readers_never_see_a_lock_or_half_a_file_while_the_daemon_imports(tmp_path):
+    daemon = DaemonProcess(tmp_path / "d", {k: v for k, v in os.environ.items()
+                                            if k not in ("DBUS_SESSION_BUS_ADDRESS", "DISPLAY")},
+                           "[notify]\nenabled = false\n")
+    daemon.start()
+    try:
+        history(daemon.inbox, 400, records_every_s=10)
+        seen_counts, deadline = set(), time.monotonic() + 60
+        while time.monotonic() < deadline:
+            for args in (["status", "--json"], ["shoes", "list", "--json"], ["runs", "--all-sports", "--json"]):
+                result = daemon.cli(*args)
+                assert result.returncode == 0, result.stderr
+                assert "locked" not in result.stderr and "Traceback" not in result.stderr
+                if args[0] == "runs":
+                    count = len(json.loads(result.stdout))
+                    assert count % 2 == 0, "a file's sessions appeared without each other"
+                    seen_counts.add(count)
+            if 800 in seen_counts:
+                break
+        assert 800 in seen_counts and len(seen_counts) > 2  # it really read while importing
+    finally:
+        assert daemon.stop() == 0
+
+
+def test_a_full_disk_stops_the_import_cleanly_and_loses_nothing(tmp_path):
+    folder = history(tmp_path / "history", 60, records_every_s=None)
+    db = tmp_path / "st.db"
+    with Store(db) as store:
+        pages = store.conn.execute("PRAGMA page_count").fetchone()[0]
+        store.conn.execute(f"PRAGMA max_page_count = {pages + 12}")  # a disk that fills up soon
+        with pytest.raises(StorageError, match="database or disk is full.*nothing was stored"):
+            import_paths(store, [folder])
+        stored_files = store.conn.execute("SELECT count(*) FROM files").fetchone()[0]
+        stored_sessions = store.conn.execute("SELECT count(*) FROM sessions").fetchone()[0]
+        assert 0 < stored_files < 60
+        assert stored_sessions == 2 * stored_files  # every stored file is whole
+        assert store.conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+    assert len(list(folder.iterdir())) == 60  # the files are all still there
+    with Store(db) as store:  # space again: the rest comes in
+        report = import_paths(store, [folder])
+        assert len(report.imported) == 60 - stored_files
+        assert store.conn.execute("SELECT count(*) FROM sessions").fetchone()[0] == 120
+
+
+def test_a_database_of_an_older_schema_is_backed_up_then_migrated(tmp_path):
+    db = tmp_path / "old.db"
+    conn = sqlite3.connect(db)
+    for statement in MIGRATIONS[0].split(";\n"):
+        conn.execute(statement)
+    conn.execute("PRAGMA user_version = 1")
+    conn.execute("INSERT INTO files VALUES ('abc', 'old.fit', 10, 'imported', NULL, 1, '2025-01-01T00:00:00Z')")
+    conn.execute("INSERT INTO sessions (file_sha256, source, start_time, local_date, sport, distance_m) "
+                 "VALUES ('abc', 'old.fit', '2025-01-01T06:00:00Z', '2025-01-01', 'running', 5000)")
+    conn.commit()
+    conn.close()
+    [run_row] = json.loads(run(db, "runs", "--json").stdout)
+    assert (run_row["source"], run_row["distance_km"], run_row["shoe"]) == ("old.fit", 5.0, None)
+    [backup] = tmp_path.glob("old.db.schema1-*.bak")
+    assert os.stat(backup).st_mode & 0o777 == 0o600
+    old = sqlite3.connect(backup)
+    assert old.execute("PRAGMA user_version").fetchone() == (1,)
+    assert old.execute("SELECT source FROM sessions").fetchall() == [("old.fit",)]
+    old.close()
+    new = sqlite3.connect(db)
+    assert new.execute("PRAGMA user_version").fetchone() == (SCHEMA_VERSION,)
+    new.close()
+    run(db, "runs")  # opening again: already current, no new backup
+    assert len(list(tmp_path.glob("old.db.schema*.bak"))) == 1
+
+
+def test_backup_and_export_give_the_runner_their_data(tmp_path, inbox):
+    write(inbox / "a.fit", fitgen.run("2026-03-02T06:30:00Z", km=8.5))
+    write(inbox / "b.fit", fitgen.run("2026-03-03T06:30:00Z", km=4, sport=2))
+    db = tmp_path / "st.db"
+    run(db, "import", str(inbox))
+    run(db, "shoes", "add", "Road", "--default-for", "running")
+    run(db, "pain", "3", "--date", "2026-03-03")
+    run(db, "backup", str(tmp_path / "copy.db"))
+    assert os.stat(tmp_path / "copy.db").st_mode & 0o777 == 0o600
+    assert state(tmp_path / "copy.db") == state(db)
+    lines = run(db, "export", "--format", "csv").stdout.splitlines()
+    assert lines[0] == "id,start_time,date,sport,sub_sport,distance_km,duration_s,shoe,shoe_reason,source,note"
+    assert len(lines) == 3 and ",8.5,1800.0,Road,default," in lines[2]
+    run(db, "export", "--format", "json", "--output", str(tmp_path / "all.json"))
+    document = json.loads((tmp_path / "all.json").read_text())
+    assert os.stat(tmp_path / "all.json").st_mode & 0o777 == 0o600
+    assert [r["sport"] for r in document["runs"]] == ["cycling", "running"]
+    assert document["shoes"][0]["name"] == "Road" and document["pain"][0]["level"] == 3
+    refused = cli(db, "backup", str(tmp_path / "copy.db"))
+    _, err = refused.communicate(timeout=60)
+    assert refused.returncode == 1 and "already exists" in err
+
+
+def test_files_shoetrack_creates_are_private(tmp_path, inbox):
+    write(inbox / "a.fit", fitgen.run("2026-03-02T06:30:00Z"))
+    db = tmp_path / "data" / "st.db"
+    db.parent.mkdir()
+    run(db, "import", str(inbox))
+    for path in db.parent.iterdir():  # the database and its WAL and shared-memory files
+        assert path.stat().st_mode & 0o077 == 0, path
