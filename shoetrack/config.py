@@ -151,12 +151,14 @@ class Config:
         return self.get("alerts.shoe_warn_pct")
 
 
+SECTIONS = frozenset(k.split(".")[0] for k in SCHEMA if "." in k)
+
+
 def _flatten(table: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
     flat: dict[str, Any] = {}
     for key, value in table.items():
         dotted = f"{prefix}{key}"
-        sections = {k.split(".")[0] for k in SCHEMA if "." in k}
-        if isinstance(value, dict) and (prefix or key in sections):
+        if isinstance(value, dict) and (prefix or key in SECTIONS):
             flat.update(_flatten(value, dotted + "."))
         else:
             flat[dotted] = value

@@ -23,7 +23,7 @@ from shoetrack.adapters.store import MIGRATIONS, SCHEMA_VERSION, Store
 from shoetrack.errors import StorageError
 from shoetrack.service.importing import import_paths
 from tests import fitgen
-from tests.desktop import DaemonProcess, wait_until
+from tests.desktop import DaemonProcess
 from tests.fitgen import Session
 from tests.helpers import write
 
@@ -220,3 +220,33 @@ def test_files_shoetrack_creates_are_private(tmp_path, inbox):
     run(db, "import", str(inbox))
     for path in db.parent.iterdir():  # the database and its WAL and shared-memory files
         assert path.stat().st_mode & 0o077 == 0, path
+
+
+def test_a_read_only_database_is_one_clear_line_and_the_file_stays(tmp_path):
+    from tests.test_cli import _nobody_can_run_python
+
+    if not _nobody_can_run_python():
+        pytest.skip("needs root, setpriv and a Python the nobody user can run")
+    import shutil
+    import tempfile
+
+    folder = Path(tempfile.mkdtemp(prefix="shoetrack-ro-"))
+    try:
+        folder.chmod(0o755)
+        db = folder / "st.db"
+        run(db, "runs")  # made by root: read-only for nobody
+        db.chmod(0o644)
+        inbox = folder / "inbox"
+        inbox.mkdir(mode=0o777)
+        write(inbox / "run.fit", fitgen.run("2026-03-02T06:30:00Z")).chmod(0o644)
+        before = state(db)
+        result = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+                                 sys.executable, "-m", "shoetrack", "--db", str(db), "import", str(inbox)],
+                                capture_output=True, text=True, timeout=60,
+                                env={**os.environ, "HOME": str(folder), "XDG_CONFIG_HOME": str(folder)})
+        assert result.returncode == 1
+        [line] = result.stderr.strip().splitlines()
+        assert line.startswith("Error: cannot open database") and "readonly database" in line, line
+        assert (inbox / "run.fit").exists() and state(db) == before
+    finally:
+        shutil.rmtree(folder)

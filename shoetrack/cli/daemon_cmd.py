@@ -32,7 +32,7 @@ def notify_command(test: bool) -> None:
     try:
         send_test(Notifier(urgency=context().config.get("notify.urgency")))
     except NotifyError as exc:
-        raise ShoetrackError(f"not delivered: {exc} (is a notification server running in this session?)")
+        raise ShoetrackError(f"not delivered: {exc} (is a notification server running in this session?)") from None
     if backend == "dbus":
         click.echo("delivered: the notification server accepted it")
     else:

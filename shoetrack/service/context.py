@@ -52,7 +52,7 @@ class Context:
     def store(self):
         """The open database. The config is checked first: a broken config stops
         every command before anything is read or written."""
-        self.config
+        _ = self.config
         if self._store is None:
             from ..adapters.store import Store
 
