@@ -243,14 +243,19 @@ def test_bad_input_is_one_clear_line_and_changes_nothing(shoetrack, season, args
 def test_real_files_are_attributed_as_the_rules_say(shoetrack):
     reference = json.loads((CORPUS / "reference.json").read_text())
     shoetrack("shoes", "add", "Road", "--default-for", "running", "--start-km", "50")
+    shoetrack("shoes", "add", "Generic", "--default-for", "running/generic")
     shoetrack("shoes", "add", "Long", "--rule", "distance_km >= 12", "--rule", "sport = running")
     shoetrack("shoes", "add", "Walk", "--default-for", "walking")
     shoetrack("import", CORPUS)
     runs = shoetrack.json("runs", "--all-sports")
     assert len(runs) >= 30
+    kinds = {(r["shoe"], r["shoe_reason"]) for r in runs}
+    assert {("Road", "default"), ("Generic", "default"), ("Long", "rule"), ("Walk", "default")} <= kinds
     for run in runs:
         if run["sport"] == "running" and (run["distance_km"] or 0) >= 12:
             expected = "Long"
+        elif run["sport"] == "running" and run["sub_sport"] == "generic":
+            expected = "Generic"
         elif run["sport"] == "running":
             expected = "Road"
         elif run["sport"] == "walking":
@@ -263,6 +268,6 @@ def test_real_files_are_attributed_as_the_rules_say(shoetrack):
     assert on_foot == {"running", "walking"}
     for pair in shoetrack.json("shoes", "list"):
         mine = [r for r in runs if r["shoe"] == pair["name"]]
-        start = 50 if pair["name"] == "Road" else 0
+        start = 50 if pair["name"] == "Road" else 0  # Road started tracking with 50 km on it
         assert pair["runs"] == len(mine)
         assert pair["distance_km"] == pytest.approx(start + sum(r["distance_km"] or 0 for r in mine), abs=1e-6)

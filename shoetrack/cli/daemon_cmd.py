@@ -65,6 +65,8 @@ def install_service_command(just_print: bool) -> None:
     ensure_folder(config.inbox)
     target = default_config_path().parent.parent / "systemd" / "user" / "shoetrack.service"
     target.parent.mkdir(parents=True, exist_ok=True)
+    target.touch(mode=0o600)
+    target.chmod(0o600)
     target.write_text(unit)
     click.echo(f"wrote {target}")
     click.echo("now run: systemctl --user daemon-reload && systemctl --user enable --now shoetrack")
