@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -19,3 +23,13 @@ def write(path: Path, data: bytes) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(data)
     return path
+
+
+def nobody_can_run_python() -> bool:
+    """Whether a test can run shoetrack as the unprivileged user nobody (root reads everything)."""
+    setpriv = shutil.which("setpriv")
+    if not setpriv or os.geteuid() != 0:
+        return False
+    probe = subprocess.run([setpriv, "--reuid=65534", "--regid=65534", "--clear-groups",
+                            sys.executable, "-c", "import shoetrack"], capture_output=True)
+    return probe.returncode == 0

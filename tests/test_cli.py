@@ -15,7 +15,7 @@ import pytest
 
 from shoetrack.cli import cli
 from tests import fitgen
-from tests.helpers import write
+from tests.helpers import nobody_can_run_python, write
 
 
 def _commands(group: click.Group, prefix=()):
@@ -100,16 +100,7 @@ def test_shoetrack_db_environment_variable(monkeypatch, tmp_path, inbox):
     assert db.is_file()
 
 
-def _nobody_can_run_python() -> bool:
-    setpriv = shutil.which("setpriv")
-    if not setpriv or os.geteuid() != 0:
-        return False
-    probe = subprocess.run([setpriv, "--reuid=65534", "--regid=65534", "--clear-groups",
-                            sys.executable, "-c", "import shoetrack"], capture_output=True)
-    return probe.returncode == 0
-
-
-@pytest.mark.skipif(not _nobody_can_run_python(),
+@pytest.mark.skipif(not nobody_can_run_python(),
                     reason="needs root, setpriv and a Python the nobody user can run")
 def test_an_unreadable_file_fails_with_a_reason():
     # Root reads every file, so the import runs as the unprivileged user nobody.

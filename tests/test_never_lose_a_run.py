@@ -25,7 +25,7 @@ from shoetrack.service.importing import import_paths
 from tests import fitgen
 from tests.desktop import DaemonProcess
 from tests.fitgen import Session
-from tests.helpers import write
+from tests.helpers import nobody_can_run_python, write
 
 START = datetime(2026, 1, 1, 6, tzinfo=timezone.utc)
 
@@ -223,9 +223,7 @@ def test_files_shoetrack_creates_are_private(tmp_path, inbox):
 
 
 def test_a_read_only_database_is_one_clear_line_and_the_file_stays(tmp_path):
-    from tests.test_cli import _nobody_can_run_python
-
-    if not _nobody_can_run_python():
+    if not nobody_can_run_python():
         pytest.skip("needs root, setpriv and a Python the nobody user can run")
     import shutil
     import tempfile

@@ -242,15 +242,8 @@ def _bounded_child(data: bytes, pipe) -> None:
     resource.setrlimit(resource.RLIMIT_AS, (REFERENCE_MEMORY, REFERENCE_MEMORY))
     seconds = int(REFERENCE_SECONDS + REFERENCE_SECONDS_PER_MB * len(data) / 1e6) + 1
     resource.setrlimit(resource.RLIMIT_CPU, (seconds, seconds + 5))  # outlives no parent for long
-    pipe.send(decode_outcome_by_reference(data))
+    pipe.send(_outcome(_by_reference, data))
     pipe.close()
-
-
-def decode_outcome_by_reference(data: bytes) -> tuple[str, object]:
-    try:
-        return "ok", _by_reference(data)
-    except FitDecodeError as exc:
-        return "error", str(exc)
 
 
 def _by_reference_bounded(data: bytes) -> DecodedFile:
@@ -311,12 +304,16 @@ def _follow_parent(parent: int) -> None:
     threading.Thread(target=watch, daemon=True).start()
 
 
-def decode_outcome(data: bytes) -> tuple[str, object]:
-    """("ok", DecodedFile) or ("error", reason): what a worker process sends back."""
+def _outcome(decoder, data: bytes) -> tuple[str, object]:
+    """("ok", DecodedFile) or ("error", reason): what a child process sends back."""
     try:
-        return "ok", decode(data)
+        return "ok", decoder(data)
     except FitDecodeError as exc:
         return "error", str(exc)
+
+
+def decode_outcome(data: bytes) -> tuple[str, object]:
+    return _outcome(decode, data)
 
 
 class Decoder:
