@@ -169,7 +169,7 @@ def _unknown_key_problem(key: str) -> str:
     section, _, name = key.rpartition(".")
     siblings = sorted(k.rpartition(".")[2] for k in SCHEMA if k.rpartition(".")[0] == section)
     if not section or not siblings:  # top level: compare with the section names and top-level keys
-        name, siblings, section = key, sorted({k.split(".")[0] for k in SCHEMA}), ""
+        name, siblings, section = key, sorted(SECTIONS | {k for k in SCHEMA if "." not in k}), ""
     import difflib  # only needed when there is a typo to explain
 
     hint = difflib.get_close_matches(name, siblings, n=1, cutoff=0.75)

@@ -202,25 +202,33 @@ class Daemon:
         for item in report.failed:
             log.warning("failed %s: %s", item["path"], item["reason"])
 
+    def _with_store(self, work, store=None) -> None:
+        """Run `work(store)` on the store given, or on one opened (and closed) for it."""
+        if store is not None:
+            return work(store)
+        with self._store() as own:
+            return work(own)
+
     def evaluate(self, store=None) -> None:
         """Evaluate the alerts for today, then deliver what is due."""
+        self._with_store(self._evaluate, store)
+
+    def deliver(self, store=None) -> None:
+        """Deliver the alerts that are due."""
+        self._with_store(self._deliver, store)
+
+    def _evaluate(self, store) -> None:
         from .service.health import check
 
-        if store is None:
-            with self._store() as own:
-                return self.evaluate(own)
         report = check(store, self.config, date.today())
         for alert in report["new"]:
             log.info("alert %s%s: %s", alert["kind"], f" ({alert['subject']})" if alert["subject"] else "",
                      alert["message"])
-        self.deliver(store)
+        self._deliver(store)
 
-    def deliver(self, store=None) -> None:
+    def _deliver(self, store) -> None:
         from .service.notifying import deliver_due
 
-        if store is None:
-            with self._store() as own:
-                return self.deliver(own)
         result = deliver_due(store, self.config, self.notifier, datetime.now())
         for alert in result.delivered:
             log.info("notified: %s", alert["message"])

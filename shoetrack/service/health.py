@@ -98,26 +98,36 @@ def alert_view(row: dict) -> dict:
 
 
 def check(store, config, as_of: date) -> dict:
-    """Evaluate the alerts on `as_of` and record which episodes started, held or ended.
+    """Evaluate the alerts on `as_of` and record which episodes started, held or ended,
+    all in one transaction.
 
     Returns {"as_of", "new": alerts first raised now, "active": every active alert};
     snoozed alerts are neither new nor active until their snooze ends.
     """
     now = situation(store, config, as_of)
+    day = as_of.isoformat()
+    snoozes = store.snoozes()
+
+    def silent(kind: str, subject: str) -> bool:
+        return is_snoozed(snoozes, kind, subject, as_of)
+
     holding = {(c.kind, c.subject or ""): c for c in now.conditions}
     open_rows = {(r["kind"], r["subject"]): r for r in store.open_alerts()}
-    day = as_of.isoformat()
+    held = [dict(row, message=holding[key].message, advice=holding[key].advice)
+            for key, row in open_rows.items() if key in holding]
+    started = [{"kind": c.kind, "subject": key[1], "started": day, "message": c.message, "advice": c.advice,
+                "announced_on": None if silent(*key) else day}
+               for key, c in holding.items() if key not in open_rows]
+    # Held but never reported (it began while snoozed): reported now, if no longer silent.
+    due = [row for row in held if row["announced_on"] is None and not silent(row["kind"], row["subject"])]
     store.apply_alert_changes(
-        close=[(day, r["id"]) for key, r in open_rows.items() if key not in holding],
-        open_=[{"kind": c.kind, "subject": key[1], "started": day, "message": c.message, "advice": c.advice}
-               for key, c in holding.items() if key not in open_rows],
-        refresh=[(c.message, c.advice, open_rows[key]["id"]) for key, c in holding.items() if key in open_rows],
-        announce=[],
+        close=[(day, row["id"]) for key, row in open_rows.items() if key not in holding],
+        open_=started,
+        refresh=[(row["message"], row["advice"], row["id"]) for row in held],
+        announce=[(day, row["id"]) for row in due],
     )
-    snoozes = store.snoozes()
-    active = [r for r in store.open_alerts() if not is_snoozed(snoozes, r["kind"], r["subject"], as_of)]
-    new = [r for r in active if r["announced_on"] is None]
-    store.apply_alert_changes(close=[], open_=[], refresh=[], announce=[(day, r["id"]) for r in new])
+    new = due + [row for row in started if row["announced_on"] == day]
+    active = [row for row in held + started if not silent(row["kind"], row["subject"])]
     return {"as_of": day, "new": [alert_view(r) for r in new], "active": [alert_view(r) for r in active]}
 
 
