@@ -220,7 +220,8 @@ class Daemon:
     def _evaluate(self, store) -> None:
         from .service.health import check
 
-        report = check(store, self.config, date.today())
+        today = date.today()
+        report = check(store, self.config, today, today=today)
         for alert in report["new"]:
             log.info("alert %s%s: %s", alert["kind"], f" ({alert['subject']})" if alert["subject"] else "",
                      alert["message"])

@@ -11,7 +11,7 @@ import ast
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[1] / "shoetrack"
-PURE_STDLIB = {"__future__", "collections", "dataclasses", "datetime", "enum", "functools",
+PURE_STDLIB = {"__future__", "bisect", "collections", "dataclasses", "datetime", "enum", "functools",
                "itertools", "math", "operator", "re", "statistics", "typing"}
 IMPURE_NAMES = {"today", "now", "utcnow", "monotonic", "perf_counter", "open",
                 "getenv", "environ", "print", "logging", "getLogger"}

@@ -123,6 +123,22 @@ CREATE TABLE seen (
 );
 CREATE INDEX seen_path ON seen (path)
 """,
+    # 5: alert episodes are derived from the history; only what cannot be derived stays:
+    # which episodes were announced, and whether their notification was shown
+    """
+CREATE TABLE announcements (
+    id           INTEGER PRIMARY KEY,
+    kind         TEXT NOT NULL,
+    subject      TEXT NOT NULL DEFAULT '',   -- a pair's name, or '' for none
+    started      TEXT NOT NULL,              -- the episode's first day, as known when announced
+    announced_on TEXT NOT NULL,              -- the day it was reported as new
+    delivered_at TEXT                        -- when a notification reached the desktop
+);
+CREATE INDEX announcements_episode ON announcements (kind, subject, announced_on);
+INSERT INTO announcements (kind, subject, started, announced_on, delivered_at)
+    SELECT kind, subject, started, announced_on, delivered_at FROM alerts WHERE announced_on IS NOT NULL;
+DROP TABLE alerts
+""",
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -400,6 +416,17 @@ class Store:
         ).fetchone()
         return row[0] if row else None
 
+    def first_session_day(self) -> str | None:
+        """The day of the oldest session of any sport (from the day index)."""
+        return self.conn.execute("SELECT min(local_date) FROM sessions").fetchone()[0]
+
+    def pair_days(self) -> list[tuple[int, str, int, float]]:
+        """(shoe_id, day, runs, km) for every pair and day it ran, by pair, oldest first."""
+        return self.conn.execute(
+            "SELECT shoe_id, local_date, count(*), coalesce(sum(distance_m), 0) / 1000.0 FROM sessions "
+            "WHERE shoe_id IS NOT NULL GROUP BY shoe_id, local_date ORDER BY shoe_id, local_date"
+        ).fetchall()
+
     # -- pain --------------------------------------------------------------------
 
     def add_pain(self, day: str, level: int, side: str | None, note: str | None) -> int:
@@ -414,26 +441,27 @@ class Store:
             [first or "0000-01-01", last or "9999-12-31"],
         )
 
-    # -- alert episodes ----------------------------------------------------------
+    # -- announced alert episodes -------------------------------------------------
 
-    def open_alerts(self) -> list[dict]:
-        return self._query("SELECT * FROM alerts WHERE cleared IS NULL ORDER BY started, id")
+    def announcements(self, since_day: str) -> list[dict]:
+        """Announcements made on or after a day, oldest first."""
+        return self._query("SELECT * FROM announcements WHERE announced_on >= ? ORDER BY announced_on, id",
+                           [since_day])
 
-    def apply_alert_changes(self, *, close: Iterable[tuple[str, int]], open_: Iterable[dict],
-                            refresh: Iterable[tuple[str, str, int]], announce: Iterable[tuple[str, int]]) -> None:
-        """One evaluation's changes, in one transaction: (cleared, id) to close, new
-        episode rows, (message, advice, id) to refresh, (announced_on, id) to announce."""
+    def announce(self, rows: Iterable[dict]) -> None:
+        """Record episodes reported as new (kind, subject, started, announced_on), in one transaction."""
+        rows = list(rows)
+        if rows:
+            with self._writing():
+                self.db["announcements"].insert_all(rows)
+
+    def has_undelivered(self) -> bool:
+        return self.conn.execute("SELECT 1 FROM announcements WHERE delivered_at IS NULL LIMIT 1").fetchone() is not None
+
+    def mark_delivered(self, announcement_id: int, when: str | None = None) -> None:
         with self._writing():
-            self.conn.executemany("UPDATE alerts SET cleared = ? WHERE id = ?", list(close))
-            rows = list(open_)
-            if rows:
-                self.db["alerts"].insert_all(rows)
-            self.conn.executemany("UPDATE alerts SET message = ?, advice = ? WHERE id = ?", list(refresh))
-            self.conn.executemany("UPDATE alerts SET announced_on = ? WHERE id = ?", list(announce))
-
-    def mark_delivered(self, alert_id: int, when: str | None = None) -> None:
-        with self._writing():
-            self.conn.execute("UPDATE alerts SET delivered_at = ? WHERE id = ?", [when or _now(), alert_id])
+            self.conn.execute("UPDATE announcements SET delivered_at = ? WHERE id = ?",
+                              [when or _now(), announcement_id])
 
     def snoozes(self) -> list[dict]:
         return self._query("SELECT * FROM snoozes")
@@ -441,13 +469,6 @@ class Store:
     def snooze(self, kind: str, subject: str, until: str) -> None:
         with self._writing():
             self.db["snoozes"].insert({"kind": kind, "subject": subject, "until": until}, replace=True)
-
-    def due_alerts(self) -> list[dict]:
-        """Alerts reported as new, still holding, whose notification has not reached the desktop."""
-        return self._query(
-            "SELECT * FROM alerts WHERE announced_on IS NOT NULL AND delivered_at IS NULL "
-            "AND cleared IS NULL ORDER BY started, id"
-        )
 
     # -- files already handled -----------------------------------------------------
 

@@ -95,7 +95,8 @@ def check_command(as_of, as_json, no_notify) -> None:
     from ..service.health import check
 
     ctx = context()
-    report = check(ctx.store, ctx.config, as_of or date.today())
+    today = date.today()
+    report = check(ctx.store, ctx.config, as_of or today, today=today)
     if not no_notify:
         _deliver(ctx)
     if as_json:

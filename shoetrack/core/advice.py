@@ -49,18 +49,27 @@ def meanwhile(other_pair: str | None) -> str:
     return "Until then, keep runs short and easy, on softer ground where you can."
 
 
-def _km(value: float) -> str:
-    return f"{value:.0f}"
+KM_PER_MILE = 1.609344
+
+
+def amount(km: float, units: str = "km") -> str:
+    """A distance as a whole number in the runner's units (km or mi), without the unit."""
+    return f"{km / KM_PER_MILE if units == 'mi' else km:.0f}"
+
+
+def distance(km: float, units: str = "km") -> str:
+    """A distance as a whole number with its unit: '12 km', '7 mi'."""
+    return f"{amount(km, units)} {units}"
 
 
 # -- alert messages (one line each: they become notification titles) ----------
 
-def shoe_worn_message(pair: str, distance_km: float, limit_km: float, pct: float) -> str:
-    return f"{pair} is wearing out: {_km(distance_km)} of {_km(limit_km)} km ({pct:.0f} %)"
+def shoe_worn_message(pair: str, distance_km: float, limit_km: float, pct: float, units: str = "km") -> str:
+    return f"{pair} is wearing out: {amount(distance_km, units)} of {distance(limit_km, units)} ({pct:.0f} %)"
 
 
-def shoe_limit_message(pair: str, distance_km: float, limit_km: float) -> str:
-    return f"{pair} is worn out: {_km(distance_km)} of {_km(limit_km)} km"
+def shoe_limit_message(pair: str, distance_km: float, limit_km: float, units: str = "km") -> str:
+    return f"{pair} is worn out: {amount(distance_km, units)} of {distance(limit_km, units)}"
 
 
 def shoe_old_message(pair: str, days: int) -> str:
@@ -71,17 +80,19 @@ def streak_message(days: int) -> str:
     return f"{days} days of running in a row"
 
 
-def no_rest_message(back_to_back: tuple[float, float] | None) -> str:
+def no_rest_message(back_to_back: tuple[float, float] | None, units: str = "km") -> str:
     if back_to_back:
-        return f"Long runs on back-to-back days ({back_to_back[0]:.0f} km, then {back_to_back[1]:.0f} km)"
+        return (f"Long runs on back-to-back days ({distance(back_to_back[0], units)}, "
+                f"then {distance(back_to_back[1], units)})")
     return "No full rest day in the last 7 days"
 
 
 def load_spike_message(week_km: float, last_week_km: float, jump_pct: float | None,
-                       acwr: float | None, acwr_limit: float) -> str:
+                       acwr: float | None, acwr_limit: float, units: str = "km") -> str:
     if acwr is not None and acwr >= acwr_limit:
-        return f"Training load jumped: {week_km:.0f} km this week, {acwr:.1f}x your 4-week average"
-    return f"Training load jumped: {week_km:.0f} km this week after {last_week_km:.0f} km (+{jump_pct:.0f} %)"
+        return f"Training load jumped: {distance(week_km, units)} this week, {acwr:.1f}x your 4-week average"
+    return (f"Training load jumped: {distance(week_km, units)} this week after {distance(last_week_km, units)} "
+            f"(+{jump_pct:.0f} %)")
 
 
 def pain_persists_message(days: int, step: str) -> str:

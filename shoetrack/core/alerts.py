@@ -37,6 +37,7 @@ class Thresholds:
     shoe_warn_pct: float = 80.0
     shoe_max_age_days: int | None = None
     long_run_km: float = 18.0
+    units: str = "km"  # how distances are written in messages: km or mi
 
 
 @dataclass(frozen=True)
@@ -74,12 +75,13 @@ def shoe_conditions(pairs: list[Usage], as_of: date, t: Thresholds,
             # The more severe alert speaks for both.
             found.append(Condition(
                 "shoe_limit", usage.name,
-                advice.shoe_limit_message(usage.name, usage.distance_km, usage.limit_km),
+                advice.shoe_limit_message(usage.name, usage.distance_km, usage.limit_km, t.units),
                 advice.worn_pair_advice(usage.name, other, at_limit=True)))
         elif usage.wear_pct >= t.shoe_warn_pct:
             found.append(Condition(
                 "shoe_worn", usage.name,
-                advice.shoe_worn_message(usage.name, usage.distance_km, usage.limit_km, usage.wear_pct),
+                advice.shoe_worn_message(usage.name, usage.distance_km, usage.limit_km, usage.wear_pct,
+                                          t.units),
                 advice.worn_pair_advice(usage.name, other, at_limit=False)))
         age = age_days(usage, as_of)
         if t.shoe_max_age_days and age is not None and age > t.shoe_max_age_days:
@@ -96,14 +98,15 @@ def load_conditions(load: Load, t: Thresholds) -> list[Condition]:
     # A streak already says "no rest"; no_rest speaks for weeks that mix running and
     # cross-training without an idle day, and for long runs on consecutive days.
     if (load.idle_days_7 == 0 and not streaking) or load.back_to_back_km:
-        found.append(Condition("no_rest", None, advice.no_rest_message(load.back_to_back_km),
+        found.append(Condition("no_rest", None, advice.no_rest_message(load.back_to_back_km, t.units),
                                advice.LOAD_ADVICE))
     acwr_high = load.acwr is not None and load.acwr >= t.acwr
     jump_high = load.weekly_jump_pct is not None and load.weekly_jump_pct >= t.weekly_jump_pct
     if acwr_high or jump_high:
         found.append(Condition(
             "load_spike", None,
-            advice.load_spike_message(load.week_km, load.last_week_km, load.weekly_jump_pct, load.acwr, t.acwr),
+            advice.load_spike_message(load.week_km, load.last_week_km, load.weekly_jump_pct, load.acwr, t.acwr,
+                                      t.units),
             advice.SPIKE_ADVICE))
     return found
 

@@ -43,7 +43,8 @@ def worn_shoes(pairs: list[Usage], as_of: date, t: Thresholds, other: dict[str, 
         return Cause("worn_shoes", None, 0, ["no tracked pair was worn in the last 14 days"],
                      advice.PAIRS_FINE)
     worst = max(recent, key=lambda p: (p.wear_pct, p.name))
-    evidence = [f"{p.name}: {p.distance_km:.0f} km of {p.limit_km:.0f} ({p.wear_pct:.0f} %), "
+    evidence = [f"{p.name}: {advice.amount(p.distance_km, t.units)} of {advice.distance(p.limit_km, t.units)} "
+                f"({p.wear_pct:.0f} %), "
                 f"last worn {p.last_run}" for p in sorted(recent, key=lambda p: -p.wear_pct)]
     score = (worst.wear_pct - 50) * 2
     age = age_days(worst, as_of)
@@ -69,16 +70,17 @@ def overtraining(load: Load, t: Thresholds) -> Cause:
     if load.idle_days_7 == 0:
         score += 20
     if load.back_to_back_km:
-        evidence.append(f"long runs on consecutive days: {load.back_to_back_km[0]:.0f} km "
-                        f"and {load.back_to_back_km[1]:.0f} km")
+        evidence.append(f"long runs on consecutive days: {advice.distance(load.back_to_back_km[0], t.units)} "
+                        f"and {advice.distance(load.back_to_back_km[1], t.units)}")
         score += 25
     if load.weekly_jump_pct is not None:
-        evidence.append(f"{load.week_km:.0f} km in the last 7 days, {load.last_week_km:.0f} km the 7 before "
+        evidence.append(f"{advice.distance(load.week_km, t.units)} in the last 7 days, "
+                        f"{advice.distance(load.last_week_km, t.units)} the 7 before "
                         f"({load.weekly_jump_pct:+.0f} %)")
         if load.weekly_jump_pct >= t.weekly_jump_pct:
             score += 25
     else:
-        evidence.append(f"{load.week_km:.0f} km in the last 7 days")
+        evidence.append(f"{advice.distance(load.week_km, t.units)} in the last 7 days")
     if load.acwr is not None:
         evidence.append(f"acute:chronic load ratio {load.acwr:.2f} (caution from {t.acwr:g})")
         if load.acwr >= t.acwr:

@@ -1,22 +1,26 @@
 """Training load, the pain log, alerts and "why": the runner's health questions.
 
-`check` is the one evaluation the CLI and the daemon share: it works out which
-alert conditions hold on a day and records the episodes (an alert fires the
-day its condition starts, stays active while it holds, re-arms when it clears).
+Which alerts hold on a day, and the day each episode began, are derived from
+the history every time (core/episodes.py): evaluating any day, in any order,
+gives the same answer. Only what cannot be derived is stored: which episodes
+were announced (by the check of the real today) and whether their notification
+was shown.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import date, timedelta
 
 from ..core import advice, training, wear, why
-from ..core.alerts import KINDS, SHOE_KINDS, Condition, Pain, Thresholds, evaluate, other_pair
+from ..core.alerts import KINDS, SHOE_KINDS, Condition, Pain, Thresholds, other_pair
+from ..core.episodes import Episode, History, PairHistory, day_view, episode_start, first_unsnoozed
 from ..core.sports import ON_FOOT
 from ..errors import InvalidInput, NotFound
-from .shoes import shoe_view, usages
+from .shoes import shoe_view
 
-HISTORY_DAYS = 70  # enough for 28-day load, and rest weeks 2 to 8 weeks back
+WINDOW_DAYS = 180  # day totals read at first; the whole history only when an episode is older
 PAIN_SIDES = ("left", "right", "both")
 
 
@@ -29,12 +33,47 @@ def thresholds(config) -> Thresholds:
         shoe_warn_pct=config.get("alerts.shoe_warn_pct"),
         shoe_max_age_days=config.get("alerts.shoe_max_age_days"),
         long_run_km=config.get("training.long_run_km"),
+        units=config.units,
     )
+
+
+def _day(text: str | None) -> date | None:
+    return date.fromisoformat(text) if text else None
+
+
+def _settings(row: dict) -> wear.Usage:
+    return wear.Usage(name=row["name"], limit_km=row["limit_km"], start_km=row["start_km"],
+                      since=_day(row["since"]), retired_on=_day(row["retired_on"]),
+                      default_for=tuple(json.loads(row["default_for"])))
+
+
+def history(store, as_of: date, *, whole: bool = False) -> tuple[History, list[dict]]:
+    """The history the alerts read on `as_of` (day totals of the last WINDOW_DAYS, or
+    all of them), and the pairs' stored rows in the same order as its pairs."""
+    loaded_from = None if whole else as_of - timedelta(days=WINDOW_DAYS)
+    days = {
+        date.fromisoformat(row["day"]): training.Day(
+            foot_km=row["foot_km"], foot_minutes=row["foot_minutes"], cross_minutes=row["cross_minutes"],
+            longest_km=row["longest_km"], on_foot=bool(row["on_foot"]),
+        )
+        for row in store.day_totals((loaded_from or date.min).isoformat(), as_of.isoformat(), sorted(ON_FOOT))
+    }
+    per_pair: dict[int, list] = {}
+    for shoe_id, day, runs, km in store.pair_days():
+        per_pair.setdefault(shoe_id, []).append((date.fromisoformat(day), runs, km))
+    rows = store.shoes()
+    pairs = tuple(PairHistory.build(_settings(row), per_pair.get(row["id"], [])) for row in rows)
+    pains = tuple(Pain(date.fromisoformat(p["day"]), p["level"], p["side"]) for p in store.pain_log())
+    known = [_day(store.first_session_day()), *(p.day for p in pains[:1]),
+             *(p.settings.since for p in pairs if p.settings.since)]
+    known = [d for d in known if d is not None]
+    return History(days=days, loaded_from=loaded_from, first_day=_day(store.first_day(sorted(ON_FOOT))),
+                   origin=min(known) if known else None, pairs=pairs, pains=pains), rows
 
 
 @dataclass
 class Situation:
-    """Everything the alerts and `why` look at on one day."""
+    """Everything the alerts and `why` look at on one day, and the episodes holding."""
 
     as_of: date
     load: training.Load
@@ -44,102 +83,92 @@ class Situation:
     conditions: list[Condition]
     next_pair: dict[str, str]
     thresholds: Thresholds
-
-
-def _days(store, as_of: date) -> dict[date, training.Day]:
-    first = as_of - timedelta(days=HISTORY_DAYS - 1)
-    return {
-        date.fromisoformat(row["day"]): training.Day(
-            foot_km=row["foot_km"], foot_minutes=row["foot_minutes"], cross_minutes=row["cross_minutes"],
-            longest_km=row["longest_km"], on_foot=bool(row["on_foot"]),
-        )
-        for row in store.day_totals(first.isoformat(), as_of.isoformat(), sorted(ON_FOOT))
-    }
-
-
-def _steps(days: dict[date, training.Day], all_pairs: list[wear.Usage], as_of: date,
-           first_day: date | None) -> list[tuple[date, str]]:
-    """Corrective steps the data shows: a pair put in service, a week without running
-    (only once the history has begun: the weeks before it say nothing)."""
-    steps = [((p.since or p.first_run), f"switching to {p.name} on {p.since or p.first_run}")
-             for p in all_pairs if p.since or p.first_run]
-    if first_day is not None:
-        start = max(as_of - timedelta(days=HISTORY_DAYS - 7), first_day + timedelta(days=7))
-        steps += [(d, f"a week without running up to {d}") for d in training.rest_weeks_ended(days, start, as_of)]
-    return steps
+    episodes: list[Episode]
 
 
 def situation(store, config, as_of: date) -> Situation:
     t = thresholds(config)
-    days = _days(store, as_of)
-    first = store.first_day(sorted(ON_FOOT))
-    first_day = date.fromisoformat(first) if first else None
-    load = training.load(days, as_of, first_day=first_day, long_run_km=t.long_run_km)
-    rows = usages(store, as_of)
-    every_pair = [u for _, u in rows]
-    in_service = [u for u in every_pair if wear.in_service(u, as_of)]
-    pains = [Pain(date.fromisoformat(p["day"]), p["level"], p["side"])
-             for p in store.pain_log((as_of - timedelta(days=HISTORY_DAYS)).isoformat(), as_of.isoformat())]
-    next_pair = wear.next_pair(in_service)
-    conditions = evaluate(as_of, load=load, pairs=in_service, pains=pains,
-                          steps=_steps(days, every_pair, as_of, first_day), thresholds=t, next_pair=next_pair)
-    return Situation(as_of, load, rows, in_service, pains, conditions, next_pair, t)
+    past, rows = history(store, as_of)
+    view = day_view(past, as_of, t)
+    starts = [episode_start(past, c.kind, c.subject, as_of, t) for c in view.conditions]
+    if None in starts:  # an episode older than the window: read the whole history
+        past, rows = history(store, as_of, whole=True)
+        starts = [episode_start(past, c.kind, c.subject, as_of, t) for c in view.conditions]
+    pains = [p for p in past.pains if as_of - timedelta(days=70) <= p.day <= as_of]
+    return Situation(as_of, view.load, list(zip(rows, view.every_pair)), view.pairs, pains, view.conditions,
+                     view.next_pair, t, [Episode(c, s) for c, s in zip(view.conditions, starts)])
 
 
-def is_snoozed(snoozes: list[dict], kind: str, subject: str, as_of: date) -> bool:
-    return any(s["kind"] == kind and s["subject"] in ("", subject) and as_of.isoformat() < s["until"]
-               for s in snoozes)
+def silent_until(snoozes: list[dict], kind: str, subject: str) -> date | None:
+    """The end of the latest snooze covering (kind, subject), if any."""
+    ends = [date.fromisoformat(s["until"]) for s in snoozes if s["kind"] == kind and s["subject"] in ("", subject)]
+    return max(ends) if ends else None
 
 
-def alert_view(row: dict) -> dict:
+def is_snoozed(snoozes: list[dict], kind: str, subject: str, day: date) -> bool:
+    until = silent_until(snoozes, kind, subject)
+    return until is not None and day < until
+
+
+def alert_view(episode: Episode) -> dict:
     """The public shape of an alert."""
-    return {"kind": row["kind"], "subject": row["subject"] or None, "since": row["started"],
-            "message": row["message"], "advice": row["advice"]}
+    c = episode.condition
+    return {"kind": c.kind, "subject": c.subject, "since": episode.started.isoformat(),
+            "message": c.message, "advice": c.advice}
 
 
-def check(store, config, as_of: date) -> dict:
-    """Evaluate the alerts on `as_of` and record which episodes started, held or ended,
-    all in one transaction.
+def active_episodes(store, now: Situation) -> list[Episode]:
+    """The episodes holding on the day that no snooze silences."""
+    snoozes = store.snoozes()
+    return [e for e in now.episodes if not is_snoozed(snoozes, *e.key, now.as_of)]
 
-    Returns {"as_of", "new": alerts first raised now, "active": every active alert};
-    snoozed alerts are neither new nor active until their snooze ends.
+
+def announcement_of(episode: Episode, announcements: list[dict]) -> dict | None:
+    """The latest announcement made during the episode (on or after its first day)."""
+    kind, subject = episode.key
+    started = episode.started.isoformat()
+    found = [a for a in announcements if a["kind"] == kind and a["subject"] == subject
+             and a["announced_on"] >= started]
+    return found[-1] if found else None
+
+
+def check(store, config, as_of: date, *, today: date) -> dict:
+    """The alerts holding on `as_of`, and which of them are new.
+
+    On the real today, an active episode never announced before is new, and is
+    recorded as announced (so it is notified once). On any other day nothing is
+    recorded, and an episode is new on its first day that no snooze silenced.
+    Returns {"as_of", "new", "active"}.
     """
     now = situation(store, config, as_of)
-    day = as_of.isoformat()
-    snoozes = store.snoozes()
-
-    def silent(kind: str, subject: str) -> bool:
-        return is_snoozed(snoozes, kind, subject, as_of)
-
-    holding = {(c.kind, c.subject or ""): c for c in now.conditions}
-    open_rows = {(r["kind"], r["subject"]): r for r in store.open_alerts()}
-    held = [dict(row, message=holding[key].message, advice=holding[key].advice)
-            for key, row in open_rows.items() if key in holding]
-    started = [{"kind": c.kind, "subject": key[1], "started": day, "message": c.message, "advice": c.advice,
-                "announced_on": None if silent(*key) else day}
-               for key, c in holding.items() if key not in open_rows]
-    # Held but never reported (it began while snoozed): reported now, if no longer silent.
-    due = [row for row in held if row["announced_on"] is None and not silent(row["kind"], row["subject"])]
-    store.apply_alert_changes(
-        close=[(day, row["id"]) for key, row in open_rows.items() if key not in holding],
-        open_=started,
-        refresh=[(row["message"], row["advice"], row["id"]) for row in held],
-        announce=[(day, row["id"]) for row in due],
-    )
-    new = due + [row for row in started if row["announced_on"] == day]
-    active = [row for row in held + started if not silent(row["kind"], row["subject"])]
-    return {"as_of": day, "new": [alert_view(r) for r in new], "active": [alert_view(r) for r in active]}
+    active = active_episodes(store, now)
+    if as_of == today:
+        announced = store.announcements(min(e.started for e in active).isoformat()) if active else []
+        new = [e for e in active if announcement_of(e, announced) is None]
+        store.announce({"kind": e.key[0], "subject": e.key[1], "started": e.started.isoformat(),
+                        "announced_on": today.isoformat()} for e in new)
+    else:
+        snoozes = store.snoozes()
+        new = [e for e in active if first_unsnoozed(e.started, silent_until(snoozes, *e.key)) == as_of]
+    return {"as_of": as_of.isoformat(), "new": [alert_view(e) for e in new],
+            "active": [alert_view(e) for e in active]}
 
 
-def current_alerts(store, now: Situation) -> list[dict]:
-    """The alerts holding on a day, without recording anything (for status)."""
-    started = {(r["kind"], r["subject"]): r["started"] for r in store.open_alerts()}
-    snoozes = store.snoozes()
-    return [
-        {"kind": c.kind, "subject": c.subject, "since": started.get((c.kind, c.subject or ""), now.as_of.isoformat()),
-         "message": c.message, "advice": c.advice}
-        for c in now.conditions if not is_snoozed(snoozes, c.kind, c.subject or "", now.as_of)
-    ]
+def due_alerts(store, config, today: date) -> list[tuple[dict, dict]]:
+    """(announcement, alert) for every episode announced, still active today and not yet shown."""
+    if not store.has_undelivered():
+        return []
+    now = situation(store, config, today)
+    active = active_episodes(store, now)
+    if not active:
+        return []
+    announced = store.announcements(min(e.started for e in active).isoformat())
+    due = []
+    for episode in active:
+        row = announcement_of(episode, announced)
+        if row is not None and row["delivered_at"] is None:
+            due.append((row, alert_view(episode)))
+    return due
 
 
 def status(store, config, as_of: date) -> dict:
@@ -151,7 +180,7 @@ def status(store, config, as_of: date) -> dict:
         "shoes": [shoe_view(row, u, as_of) for row, u in now.rows if wear.in_service(u, as_of)],
         "next_pair": now.next_pair,
         "retire_first": [u.name for u in wear.retire_first(now.pairs, now.thresholds.shoe_warn_pct)],
-        "alerts": current_alerts(store, now),
+        "alerts": [alert_view(e) for e in active_episodes(store, now)],
         "load": load_view(now.load),
     }
 

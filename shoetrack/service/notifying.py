@@ -12,7 +12,7 @@ from datetime import datetime
 
 from ..core import advice
 from ..core.quiet_hours import is_quiet
-from .health import is_snoozed
+from .health import due_alerts
 
 
 @dataclass
@@ -32,14 +32,13 @@ def deliver_due(store, config, notifier, now: datetime) -> Delivery:
     result = Delivery()
     if not config.get("notify.enabled"):
         return result
-    snoozes = store.snoozes()
-    due = [a for a in store.due_alerts() if not is_snoozed(snoozes, a["kind"], a["subject"], now.date())]
+    due = due_alerts(store, config, now.date())
     if is_quiet(config.get("notify.quiet_hours"), now.time()):
         result.waiting = len(due)
         return result
     from ..adapters.notify import NotifyError
 
-    for position, alert in enumerate(due):
+    for position, (announcement, alert) in enumerate(due):
         title, body = notification_text(alert)
         try:
             notifier.send(title, body)
@@ -48,7 +47,7 @@ def deliver_due(store, config, notifier, now: datetime) -> Delivery:
             result.error = str(exc)
             result.waiting = len(due) - position
             break
-        store.mark_delivered(alert["id"])
+        store.mark_delivered(announcement["id"])
         result.delivered.append(alert)
     return result
 
