@@ -143,19 +143,72 @@ def holds(history: History, kind: str, subject: str | None, day: date, t: Thresh
     return any(c.kind == kind and c.subject == subject for c in found)
 
 
+def _shoe_start(history: History, kind: str, subject: str | None, day: date, t: Thresholds) -> date | None:
+    """Where a pair's episode must begin, worked out from its run days: the latest of
+    the day it went into service, the day its wear entered the band the alert names,
+    and (shoe_old) the day it grew too old. None when the pair is unknown."""
+    pair = next((p for p in history.pairs if p.name == subject), None)
+    if pair is None:
+        return None
+    usage = pair.usage_on(day)
+    bounds = [usage.since]
+    if kind == "shoe_old":
+        origin = usage.since or usage.first_run
+        bounds.append(origin + timedelta(days=(t.shoe_max_age_days or 0) + 1) if origin else None)
+    else:
+        threshold = 100.0 if kind == "shoe_limit" else t.shoe_warn_pct
+        count = bisect_right(pair.days, day)
+
+        def reached(i: int) -> bool:
+            return replace(pair.settings, run_km=pair.cum_km[i]).wear_pct >= threshold
+
+        if not replace(pair.settings, run_km=0.0).wear_pct >= threshold:  # not there on start km alone
+            bounds.append(pair.days[bisect_left(range(count), True, key=reached)] if count else None)
+    known = [b for b in bounds if b is not None]
+    return max(known) if known else None
+
+
+def _streak_start(history: History, day: date, t: Thresholds) -> date | None:
+    """The day the run of on-foot days ending on `day` reached `streak_days`."""
+    first = day
+    while history.days.get(first - timedelta(days=1), training.EMPTY).on_foot:
+        first -= timedelta(days=1)
+    if history.loaded_from is not None and first <= history.loaded_from:
+        return None
+    return first + timedelta(days=t.streak_days - 1)
+
+
+def _scan_start(history: History, kind: str, subject: str | None, day: date, t: Thresholds,
+                floor: date) -> date:
+    start = day
+    while start > floor and holds(history, kind, subject, start - timedelta(days=1), t):
+        start -= timedelta(days=1)
+    return start
+
+
 def episode_start(history: History, kind: str, subject: str | None, day: date, t: Thresholds) -> date | None:
     """The first day of the episode of (kind, subject) holding on `day`.
 
     Returns None when the answer lies before the day totals loaded: the caller
     loads the whole history and asks again.
     """
-    floor = history.origin or day
+    origin = min(history.origin or day, day)
+    if kind in SHOE_KINDS or kind == "streak":
+        found = _shoe_start(history, kind, subject, day, t) if kind in SHOE_KINDS else _streak_start(history, day, t)
+        if found is None and kind == "streak":
+            return None
+        start = min(max(found or origin, origin), day)
+        # The direct answer is checked at its edges; a rounding surprise falls back to a scan.
+        if holds(history, kind, subject, start, t) and (
+                start == origin or not holds(history, kind, subject, start - timedelta(days=1), t)):
+            return start
+        if kind in SHOE_KINDS:
+            return _scan_start(history, kind, subject, day, t, origin)
+    floor = origin
     if history.loaded_from is not None:
         floor = max(floor, history.loaded_from + timedelta(days=HISTORY_DAYS))
-    start = day
-    while start > floor and holds(history, kind, subject, start - timedelta(days=1), t):
-        start -= timedelta(days=1)
-    if start == floor and history.loaded_from is not None and start > (history.origin or start):
+    start = _scan_start(history, kind, subject, day, t, floor)
+    if start == floor and floor > origin:
         return None
     return start
 
