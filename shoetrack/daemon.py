@@ -67,7 +67,7 @@ class Daemon:
             log.error("cannot create the inbox folder %s: %s", config.inbox, exc.strerror)
             return 1
 
-        from .adapters.notify import Notifier, backend_name
+        from .adapters.notify import Notifier, backend_name, desktop_problem
         from .adapters.schedule import Scheduler
         from .adapters.watch import Watcher
         from .service.inbox import Inbox
@@ -83,11 +83,12 @@ class Daemon:
         self.watcher.start()
         self.inbox.rescan()
         self._arm()
-        backend = backend_name()
-        log.info("watching %s; database %s; notifications via %s", inbox, self.database, backend)
-        if backend != "dbus":
-            log.warning("without dbus-python a notification cannot be confirmed as delivered; "
-                        "install shoetrack[notify] for that")
+        log.info("watching %s; database %s; notifications via %s", inbox, self.database, backend_name())
+        problem = desktop_problem()
+        if problem:
+            log.warning("notifications cannot be shown right now: %s. Alerts stay due and are retried every "
+                        "%g min (notify.retry_minutes) until one can be shown", problem,
+                        config.get("notify.retry_minutes"))
         systemd.notify("READY=1")
         if not self.stopping.is_set():
             self.scheduler.start()
