@@ -33,3 +33,21 @@ def nobody_can_run_python() -> bool:
     probe = subprocess.run([setpriv, "--reuid=65534", "--regid=65534", "--clear-groups",
                             sys.executable, "-c", "import shoetrack"], capture_output=True)
     return probe.returncode == 0
+
+
+def database_rows(db: Path) -> dict[str, list] | None:
+    """Every row of every table, the schema and the schema version of a database (None
+    when there is no file), to show a refused command changed nothing."""
+    import sqlite3
+
+    if not Path(db).exists():
+        return None
+    conn = sqlite3.connect(db)
+    try:
+        schema = conn.execute("SELECT type, name, sql FROM sqlite_master ORDER BY type, name").fetchall()
+        dump = {"(schema)": schema, "(user_version)": conn.execute("PRAGMA user_version").fetchall()}
+        for (table,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").fetchall():
+            dump[table] = sorted(conn.execute(f'SELECT * FROM "{table}"').fetchall(), key=repr)
+        return dump
+    finally:
+        conn.close()

@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import random
 import shutil
-import sqlite3
 from datetime import date, timedelta
 
 from tests import fitgen
-from tests.helpers import write
+from tests.helpers import database_rows, write
 
 TODAY = date.today()
 
@@ -24,21 +23,12 @@ def ago(n: int) -> str:
 
 def configure(shoetrack, tmp_path, text: str) -> None:
     config = tmp_path / "config.toml"
-    config.write_text("[notify]\nenabled = false\n" + text)
+    config.write_text(text + "[notify]\nenabled = false\n")
     shoetrack.config = config
 
 
 def alerts(report: list[dict]) -> list[tuple]:
     return sorted((a["kind"], a["subject"], a["since"]) for a in report)
-
-
-def rows(db) -> dict:
-    conn = sqlite3.connect(db)
-    try:
-        tables = [t for (t,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
-        return {t: conn.execute(f"SELECT * FROM {t} ORDER BY rowid").fetchall() for t in tables}
-    finally:
-        conn.close()
 
 
 def season(shoetrack) -> None:
@@ -107,13 +97,13 @@ def test_far_past_and_future_checks_record_nothing_and_change_nothing(shoetrack,
     shoetrack("shoes", "add", "Worn", "--limit-km", "10", "--since", ago(3))
     shoetrack("log", ago(2), 11, "--minutes", 60, "--shoe", "Worn")
 
-    before = rows(shoetrack.db)
+    before = database_rows(shoetrack.db)
     past = shoetrack.json("check", "--as-of", "2019-11-24")
     assert alerts(past["active"]) == [("shoe_limit", "Old", "2019-11-23"), ("streak", None, "2019-11-24")]
     assert alerts(past["new"]) == [("streak", None, "2019-11-24")]  # new on its first day only
     future = shoetrack.json("check", "--as-of", (TODAY + timedelta(days=200)).isoformat())
     assert ("shoe_limit", "Worn", ago(2)) in alerts(future["active"])
-    assert rows(shoetrack.db) == before  # neither wrote anything
+    assert database_rows(shoetrack.db) == before  # neither wrote anything
 
     today = shoetrack.json("check")
     assert alerts(today["new"]) == alerts(today["active"]) == [

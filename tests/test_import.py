@@ -247,7 +247,7 @@ def test_human_summary(shoetrack, inbox):
     write(inbox / "a.fit", fitgen.run("2026-04-01T06:00:00Z"))
     write(inbox / "b.fit", b"junk")
     result = shoetrack("import", inbox)
-    assert result.stdout.splitlines()[0] == "1 imported (1 sessions), 0 duplicate, 0 skipped, 1 failed"
+    assert result.stdout.splitlines()[0] == "1 imported (1 session), 0 duplicate, 0 skipped, 1 failed"
     assert f"failed: {inbox / 'b.fit'}: not a FIT file" in result.stdout
 
 

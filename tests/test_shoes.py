@@ -45,11 +45,11 @@ def Path_name(source: str) -> str:
 
 
 def test_defaults_rules_and_sensors_decide_the_pair(shoetrack, season):
-    shoetrack("shoes", "add", "Road", "--default-for", "running", "--limit-km", "650")
-    shoetrack("shoes", "add", "Trail", "--default-for", "running/trail")
-    shoetrack("shoes", "add", "Mill", "--default-for", "running/treadmill")
-    shoetrack("shoes", "add", "Racer", "--rule", "distance_km >= 18", "--rule", "sport = running")
-    shoetrack("shoes", "add", "Podded", "--rule", "foot_pod_serial = 424242")
+    shoetrack("shoes", "add", "--from-first-run", "Road", "--default-for", "running", "--limit-km", "650")
+    shoetrack("shoes", "add", "--from-first-run", "Trail", "--default-for", "running/trail")
+    shoetrack("shoes", "add", "--from-first-run", "Mill", "--default-for", "running/treadmill")
+    shoetrack("shoes", "add", "--from-first-run", "Racer", "--rule", "distance_km >= 18", "--rule", "sport = running")
+    shoetrack("shoes", "add", "--from-first-run", "Podded", "--rule", "foot_pod_serial = 424242")
     runs = runs_by_id(shoetrack)
     got = {name: (runs[i]["shoe"], runs[i]["shoe_reason"]) for name, i in season.items()}
     assert got == {
@@ -67,7 +67,7 @@ def test_defaults_rules_and_sensors_decide_the_pair(shoetrack, season):
 
 
 def test_a_pair_distance_is_start_km_plus_its_runs_exactly(shoetrack, season):
-    shoetrack("shoes", "add", "Road", "--default-for", "running", "--start-km", "120.5")
+    shoetrack("shoes", "add", "--from-first-run", "Road", "--default-for", "running", "--start-km", "120.5")
     road = pairs(shoetrack)["Road"]
     runs = [r for r in shoetrack.json("runs") if r["shoe"] == "Road"]
     assert road["runs"] == len(runs) == 6
@@ -78,12 +78,12 @@ def test_a_pair_distance_is_start_km_plus_its_runs_exactly(shoetrack, season):
 
 
 def test_walking_goes_to_a_pair_that_names_it(shoetrack, season):
-    shoetrack("shoes", "add", "Walkers", "--default-for", "walking")
+    shoetrack("shoes", "add", "--from-first-run", "Walkers", "--default-for", "walking")
     assert runs_by_id(shoetrack)[season["walk"]]["shoe"] == "Walkers"
 
 
 def test_since_and_retire_limit_the_days_a_pair_can_take(shoetrack, season):
-    shoetrack("shoes", "add", "Old", "--default-for", "running")
+    shoetrack("shoes", "add", "--from-first-run", "Old", "--default-for", "running")
     shoetrack("shoes", "add", "New", "--default-for", "running", "--since", "2026-03-09")
     runs = runs_by_id(shoetrack)
     assert runs[season["road2"]]["shoe"] == "Old"
@@ -100,8 +100,8 @@ def test_since_and_retire_limit_the_days_a_pair_can_take(shoetrack, season):
 
 
 def test_pin_unpin_and_none(shoetrack, season):
-    shoetrack("shoes", "add", "Road", "--default-for", "running")
-    shoetrack("shoes", "add", "Spare")
+    shoetrack("shoes", "add", "--from-first-run", "Road", "--default-for", "running")
+    shoetrack("shoes", "add", "--from-first-run", "Spare")
     run = season["road1"]
     shoetrack("assign", run, "Spare")
     assert (runs_by_id(shoetrack)[run]["shoe"], runs_by_id(shoetrack)[run]["shoe_reason"]) == ("Spare", "pinned")
@@ -115,7 +115,7 @@ def test_pin_unpin_and_none(shoetrack, season):
 
 
 def test_edit_replaces_defaults_and_rules_and_renames(shoetrack, season):
-    shoetrack("shoes", "add", "Road", "--default-for", "running")
+    shoetrack("shoes", "add", "--from-first-run", "Road", "--default-for", "running")
     shoetrack("shoes", "edit", "Road", "--default-for", "running/treadmill", "--rename", "Indoor")
     runs = runs_by_id(shoetrack)
     assert runs[season["mill"]]["shoe"] == "Indoor"
@@ -129,7 +129,7 @@ def test_edit_replaces_defaults_and_rules_and_renames(shoetrack, season):
 
 
 def test_delete_is_refused_while_runs_use_the_pair(shoetrack, season):
-    shoetrack("shoes", "add", "Road", "--default-for", "running")
+    shoetrack("shoes", "add", "--from-first-run", "Road", "--default-for", "running")
     shoetrack("shoes", "add", "Spare", "--default-for", "running", "--since", "2026-03-10")
     shoetrack("assign", season["road1"], "Spare")
     result = shoetrack("shoes", "delete", "Spare", expect=1)
@@ -142,8 +142,8 @@ def test_delete_is_refused_while_runs_use_the_pair(shoetrack, season):
 
 
 def test_logged_runs_count_like_imported_ones(shoetrack, season):
-    shoetrack("shoes", "add", "Road", "--default-for", "running")
-    shoetrack("shoes", "add", "Mill", "--default-for", "running/treadmill")
+    shoetrack("shoes", "add", "--from-first-run", "Road", "--default-for", "running")
+    shoetrack("shoes", "add", "--from-first-run", "Mill", "--default-for", "running/treadmill")
     shoetrack("log", "2026-03-20", "5.5", "--minutes", "31", "--sub-sport", "treadmill", "--note", "hotel gym")
     [run] = shoetrack.json("runs", "--since", "2026-03-20")
     assert (run["shoe"], run["distance_km"], run["duration_s"], run["note"]) == ("Mill", 5.5, 1860, "hotel gym")
@@ -155,7 +155,7 @@ def test_logged_runs_count_like_imported_ones(shoetrack, season):
 def test_status_shows_wear_retire_first_and_next_pair(shoetrack, season):
     shoetrack("shoes", "add", "Worn", "--default-for", "running", "--start-km", "640", "--since", "2026-01-01")
     shoetrack("shoes", "add", "Fresh", "--default-for", "running", "--since", "2026-03-10")
-    shoetrack("shoes", "add", "Retired", "--default-for", "running")
+    shoetrack("shoes", "add", "--from-first-run", "Retired", "--default-for", "running")
     shoetrack("shoes", "retire", "Retired", "--on", "2026-02-01")
     report = shoetrack.json("status", "--as-of", "2026-03-20")
     assert report["as_of"] == "2026-03-20"
@@ -171,7 +171,7 @@ def test_status_shows_wear_retire_first_and_next_pair(shoetrack, season):
 
 
 def test_next_pair_skips_worn_out_pairs(shoetrack, season):
-    shoetrack("shoes", "add", "Dead", "--default-for", "running", "--start-km", "900")
+    shoetrack("shoes", "add", "--from-first-run", "Dead", "--default-for", "running", "--start-km", "900")
     shoetrack("shoes", "add", "Alive", "--default-for", "running", "--since", "2026-03-10")
     report = shoetrack.json("status", "--as-of", "2026-03-20")
     assert report["next_pair"]["running"] == "Alive"
@@ -185,7 +185,7 @@ def test_projected_limit_date_extrapolates_the_last_28_days(shoetrack, inbox):
         day = start + timedelta(days=i)
         write(inbox / f"{day}.fit", fitgen.run(f"{day}T06:00:00Z", km=10))
     shoetrack("import", inbox)
-    shoetrack("shoes", "add", "Daily", "--default-for", "running", "--limit-km", "500")
+    shoetrack("shoes", "add", "--from-first-run", "Daily", "--default-for", "running", "--limit-km", "500")
     report = shoetrack.json("status", "--as-of", "2026-05-28")
     [daily] = report["shoes"]
     assert daily["distance_km"] == pytest.approx(280)
@@ -199,21 +199,21 @@ def test_miles_on_screen_km_in_json(shoetrack, tmp_path, season):
     config = tmp_path / "config.toml"
     config.write_text('units = "mi"\n')
     shoetrack.config = config
-    shoetrack("shoes", "add", "Road", "--default-for", "running", "--limit-km", "804.672")
+    shoetrack("shoes", "add", "--from-first-run", "Road", "--default-for", "running", "--limit-km", "804.672km")  # bare: miles
     text = shoetrack("status", "--as-of", "2026-03-20").stdout
     assert "/ 500 mi" in text
     assert shoetrack.json("status", "--as-of", "2026-03-20")["shoes"][0]["limit_km"] == 804.672
 
 
 @pytest.mark.parametrize("args,words,code", [
-    (["shoes", "add", "Road"], "already exists", 1),
-    (["shoes", "add", "X", "--rule", "distance_km long"], "not FIELD OP VALUE", 2),
-    (["shoes", "add", "X", "--rule", "colour = red"], "unknown field 'colour'", 2),
-    (["shoes", "add", "X", "--rule", "weekday = someday"], "weekday must be one of", 2),
-    (["shoes", "add", "X", "--rule", "distance_km > far"], "needs a number", 2),
-    (["shoes", "add", "X", "--default-for", "cycling"], "only on-foot sports", 2),
-    (["shoes", "add", "X", "--limit-km", "0"], "--limit-km must be a number > 0", 2),
-    (["shoes", "add", "X", "--start-km", "-10"], "cannot be negative", 2),
+    (["shoes", "add", "--from-first-run", "Road"], "already exists", 1),
+    (["shoes", "add", "--from-first-run", "X", "--rule", "distance_km long"], "not FIELD OP VALUE", 2),
+    (["shoes", "add", "--from-first-run", "X", "--rule", "colour = red"], "unknown field 'colour'", 2),
+    (["shoes", "add", "--from-first-run", "X", "--rule", "weekday = someday"], "weekday must be one of", 2),
+    (["shoes", "add", "--from-first-run", "X", "--rule", "distance_km > far"], "needs a number", 2),
+    (["shoes", "add", "--from-first-run", "X", "--default-for", "cycling"], "only on-foot sports", 2),
+    (["shoes", "add", "--from-first-run", "X", "--limit-km", "0"], "'0' is not a life a pair of shoes can have", 2),
+    (["shoes", "add", "--from-first-run", "X", "--start-km", "-10"], "'-10' is not a distance a pair can already have run", 2),
     (["shoes", "add", "X", "--since", "2026-02-30"], "is not a date", 2),
     (["shoes", "edit", "Nope", "--limit-km", "500"], "no pair named 'Nope'", 1),
     (["shoes", "edit", "Road"], "nothing to change", 2),
@@ -224,11 +224,11 @@ def test_miles_on_screen_km_in_json(shoetrack, tmp_path, season):
     (["assign", "1"], "exactly one of", 2),
     (["runs", "--shoe", "Nope"], "no pair named", 1),
     (["log", "2999-01-01", "5"], "in the future", 2),
-    (["log", "2026-03-01", "-5"], "KM must be a number > 0", 2),
-    (["log", "2026-03-01", "0"], "KM must be a number > 0", 2),
+    (["log", "2026-03-01", "-5"], "'-5' is not a distance one can run", 2),
+    (["log", "2026-03-01", "0"], "'0' is not a distance one can run", 2),
 ])
 def test_bad_input_is_one_clear_line_and_changes_nothing(shoetrack, season, args, words, code):
-    shoetrack("shoes", "add", "Road", "--default-for", "running")
+    shoetrack("shoes", "add", "--from-first-run", "Road", "--default-for", "running")
     conn = sqlite3.connect(shoetrack.db)
     before = [conn.execute(f"SELECT * FROM {t} ORDER BY 1").fetchall() for t in ("shoes", "sessions", "pins")]
     result = shoetrack(*args, expect=code)
@@ -242,10 +242,10 @@ def test_bad_input_is_one_clear_line_and_changes_nothing(shoetrack, season, args
 @needs_corpus
 def test_real_files_are_attributed_as_the_rules_say(shoetrack):
     reference = json.loads((CORPUS / "reference.json").read_text())
-    shoetrack("shoes", "add", "Road", "--default-for", "running", "--start-km", "50")
-    shoetrack("shoes", "add", "Generic", "--default-for", "running/generic")
-    shoetrack("shoes", "add", "Long", "--rule", "distance_km >= 12", "--rule", "sport = running")
-    shoetrack("shoes", "add", "Walk", "--default-for", "walking")
+    shoetrack("shoes", "add", "--from-first-run", "Road", "--default-for", "running", "--start-km", "50")
+    shoetrack("shoes", "add", "--from-first-run", "Generic", "--default-for", "running/generic")
+    shoetrack("shoes", "add", "--from-first-run", "Long", "--rule", "distance_km >= 12", "--rule", "sport = running")
+    shoetrack("shoes", "add", "--from-first-run", "Walk", "--default-for", "walking")
     shoetrack("import", CORPUS)
     runs = shoetrack.json("runs", "--all-sports")
     assert len(runs) >= 30
@@ -270,4 +270,24 @@ def test_real_files_are_attributed_as_the_rules_say(shoetrack):
         mine = [r for r in runs if r["shoe"] == pair["name"]]
         start = 50 if pair["name"] == "Road" else 0  # Road started tracking with 50 km on it
         assert pair["runs"] == len(mine)
-        assert pair["distance_km"] == pytest.approx(start + sum(r["distance_km"] or 0 for r in mine), abs=1e-6)
+        # JSON distances are rounded to the metre: each run's, and the pair's
+        assert pair["distance_km"] == pytest.approx(start + sum(r["distance_km"] or 0 for r in mine),
+                                                    abs=0.0005 * (len(mine) + 1))
+
+
+def test_a_new_pair_never_swallows_the_past_silently(shoetrack):
+    for day in ("2025-03-02", "2025-03-04", "2026-10-01"):
+        shoetrack("log", day, "10", "--minutes", "60")
+    today = date.today().isoformat()
+    added = shoetrack("shoes", "add", "Road A", "--default-for", "running", "--start-km", "120").stdout
+    assert f"Road A: in service from today ({today})" in added
+    [pair] = shoetrack.json("shoes", "list")
+    assert (pair["since"], pair["runs"], pair["distance_km"]) == (today, 0, 120)
+
+    edited = shoetrack("shoes", "edit", "Road A", "--from-first-run").stdout
+    assert "Road A: 3 runs from 2025-03-02, 30 km" in edited
+    added = shoetrack("shoes", "add", "Road B", "--default-for", "running", "--since", "2026-09-01").stdout
+    assert added.splitlines()[1:] == ["Road B: 1 run from 2026-10-01, 10 km",
+                                      "Road A: 2 runs from 2025-03-02, 20 km (was 3 runs, 30 km)"]
+    shoetrack("shoes", "add", "Old", "--default-for", "running", "--since", "2026-11-01", "--from-first-run",
+              expect=2)

@@ -139,6 +139,11 @@ INSERT INTO announcements (kind, subject, started, announced_on, delivered_at)
     SELECT kind, subject, started, announced_on, delivered_at FROM alerts WHERE announced_on IS NOT NULL;
 DROP TABLE alerts
 """,
+    # 6: runs the runner deleted that came from a file: hidden, not forgotten, so the
+    # file is still known and importing it again does not bring the run back
+    """
+ALTER TABLE sessions ADD COLUMN hidden_at TEXT
+""",
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -286,9 +291,11 @@ class Store:
     # -- queries -------------------------------------------------------------
 
     def sessions(self, *, since: str | None = None, until: str | None = None,
-                 sports: Iterable[str] | None = None, shoe_id: int | None = None) -> list[dict]:
-        """Sessions newest first, filtered by local day (inclusive), sport and pair."""
-        where, params = [], []
+                 sports: Iterable[str] | None = None, shoe_id: int | None = None,
+                 hidden: bool = False) -> list[dict]:
+        """Sessions newest first, filtered by local day (inclusive), sport and pair; the
+        hidden ones (deleted by the runner) only, with `hidden`."""
+        where, params = [f"sessions.hidden_at IS {'NOT ' if hidden else ''}NULL"], []
         if shoe_id is not None:
             where.append("sessions.shoe_id = ?")
             params.append(shoe_id)
@@ -308,8 +315,32 @@ class Store:
         sql += " ORDER BY sessions.start_time DESC, sessions.id DESC"
         return self._query(sql, params)
 
-    def session(self, session_id: int) -> dict | None:
+    def session(self, session_id: int, *, with_shoe: bool = False) -> dict | None:
+        """One session (hidden or not); with its pair's name as `shoe` when asked."""
+        if with_shoe:
+            return self._one("SELECT sessions.*, shoes.name AS shoe FROM sessions "
+                             "LEFT JOIN shoes ON shoes.id = sessions.shoe_id WHERE sessions.id = ?", [session_id])
         return self._one("SELECT * FROM sessions WHERE id = ?", [session_id])
+
+    def hide_session(self, session_id: int) -> None:
+        """Take a run out of every figure, keeping it (and its file) known. A hidden run
+        wears no pair, so the pairs' queries need no filter."""
+        with self._writing():
+            self.conn.execute("UPDATE sessions SET hidden_at = ?, shoe_id = NULL, shoe_reason = 'none', "
+                              "shoe_why = 'deleted by you' WHERE id = ?", [_now(), session_id])
+
+    def unhide_session(self, session_id: int) -> None:
+        with self._writing():
+            self.conn.execute("UPDATE sessions SET hidden_at = NULL WHERE id = ?", [session_id])
+
+    def delete_session(self, session_id: int) -> None:
+        """Forget a run logged by hand (its pin goes with it)."""
+        with self._writing():
+            self.conn.execute("DELETE FROM sessions WHERE id = ?", [session_id])
+
+    def update_session(self, session_id: int, changes: dict) -> None:
+        with self._writing():
+            self.db["sessions"].update(session_id, changes)
 
     def add_session(self, row: dict) -> int:
         """Store one session made by hand (no file behind it); returns its id."""
@@ -355,11 +386,11 @@ class Store:
     def attribution_facts(self, session_ids: Iterable[int] | None = None) -> list[dict]:
         """What attribution needs to know of each session (all, or the ids given)."""
         sql = ("SELECT id, local_date, sport, sub_sport, distance_m, timer_s, elapsed_s, "
-               "device_serial, foot_pod_serial FROM sessions")
+               "device_serial, foot_pod_serial FROM sessions WHERE hidden_at IS NULL")
         if session_ids is None:
             return self._query(sql)
         ids = list(session_ids)
-        return self._query(f"{sql} WHERE id IN ({', '.join('?' for _ in ids)})", ids)
+        return self._query(f"{sql} AND id IN ({', '.join('?' for _ in ids)})", ids)
 
     def set_attributions(self, rows: Iterable[tuple[int | None, str, str, int]]) -> None:
         """Write (shoe_id, reason, why, session_id) for many sessions in one transaction."""
@@ -403,7 +434,7 @@ class Store:
             "   AS cross_minutes,"
             f" max(CASE WHEN sport IN ({marks}) THEN coalesce(distance_m, 0) ELSE 0 END) / 1000.0 AS longest_km,"
             f" max(sport IN ({marks})) AS on_foot "
-            "FROM sessions WHERE local_date BETWEEN ? AND ? GROUP BY local_date",
+            "FROM sessions WHERE local_date BETWEEN ? AND ? AND hidden_at IS NULL GROUP BY local_date",
             [*sports, *sports, *sports, *sports, *sports, first, last],
         )
 
@@ -412,13 +443,16 @@ class Store:
         # Walks the day index from the oldest day: no scan of the whole history.
         row = self.conn.execute(
             f"SELECT local_date FROM sessions INDEXED BY sessions_day "
-            f"WHERE sport IN ({', '.join('?' for _ in sports)}) ORDER BY local_date LIMIT 1", sports
+            f"WHERE sport IN ({', '.join('?' for _ in sports)}) AND hidden_at IS NULL "
+            "ORDER BY local_date LIMIT 1", sports
         ).fetchone()
         return row[0] if row else None
 
     def first_session_day(self) -> str | None:
         """The day of the oldest session of any sport (from the day index)."""
-        return self.conn.execute("SELECT min(local_date) FROM sessions").fetchone()[0]
+        row = self.conn.execute("SELECT local_date FROM sessions INDEXED BY sessions_day "
+                                "WHERE hidden_at IS NULL ORDER BY local_date LIMIT 1").fetchone()
+        return row[0] if row else None
 
     def pair_days(self) -> list[tuple[int, str, int, float]]:
         """(shoe_id, day, runs, km) for every pair and day it ran, by pair, oldest first."""
@@ -434,6 +468,13 @@ class Store:
             return self.db["pain"].insert(
                 {"day": day, "level": level, "side": side, "note": note, "logged_at": _now()}
             ).last_pk
+
+    def delete_pain(self, pain_id: int) -> None:
+        with self._writing():
+            self.conn.execute("DELETE FROM pain WHERE id = ?", [pain_id])
+
+    def pain_entry(self, pain_id: int) -> dict | None:
+        return self._one("SELECT id, day, level, side, note FROM pain WHERE id = ?", [pain_id])
 
     def pain_log(self, first: str | None = None, last: str | None = None) -> list[dict]:
         return self._query(

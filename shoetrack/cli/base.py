@@ -1,16 +1,19 @@
-"""The command group, its error boundary and the option types commands share."""
+"""The command group, its error boundary, and JSON output.
+
+The option types commands share (days, distances, names...) live in values.py.
+"""
 
 from __future__ import annotations
 
 import json
 import sys
-from datetime import date
 
 import click
 
 from .. import __version__
 from ..errors import ShoetrackError
 from ..service.context import Context
+from .values import DAY, Day  # noqa: F401  (the day type commands have always imported from here)
 
 
 class Failure(click.ClickException):
@@ -34,6 +37,10 @@ class Group(click.Group):
         extra["standalone_mode"] = False
         try:
             code = super().main(args, prog_name or "shoetrack", **extra)
+        except click.exceptions.NoArgsIsHelpError as error:
+            # A group given no command (`shoetrack shoes`): its help is the answer.
+            click.echo(error.ctx.get_help())
+            sys.exit(0)
         except click.UsageError as error:
             where = error.ctx.command_path if error.ctx else "shoetrack"
             click.echo(f"Error: {error.format_message()} (see '{where} --help')", err=True)
@@ -51,25 +58,17 @@ class Group(click.Group):
         sys.exit(code if isinstance(code, int) else 0)
 
 
-class Day(click.ParamType):
-    """A calendar day written YYYY-MM-DD."""
-
-    name = "DATE"
-
-    def convert(self, value, param, ctx):
-        if isinstance(value, date):
-            return value
-        try:
-            return date.fromisoformat(value)
-        except ValueError:
-            self.fail(f"{value!r} is not a date; write it as YYYY-MM-DD, e.g. 2026-03-14", param, ctx)
-
-
-DAY = Day()
-
-
 def emit_json(data) -> None:
-    click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+    """Print `data` as JSON; a stored value JSON cannot hold (infinity) is an error, never `Infinity`."""
+    try:
+        text = json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False)
+    except ValueError:
+        raise ShoetrackError(
+            "the database holds an infinite or undefined number, which JSON cannot carry "
+            "(saved by an earlier shoetrack); correct the pair with `shoetrack shoes edit NAME "
+            "--limit-km/--start-km`, or see `shoetrack runs` for the run"
+        ) from None
+    click.echo(text)
 
 
 def context() -> Context:

@@ -7,8 +7,10 @@ from datetime import date
 
 import click
 
-from .base import DAY, cli, context, emit_json
+from .base import cli, context, emit_json
+from .render import format_distance, one_line, plural
 from .shoes import print_pairs
+from .values import DAY, DAYS, NOTE, PAIN_ID, PAIN_LEVEL, PAST_DAY
 
 def _wrapped(text: str, indent: str = "    ") -> str:
     return textwrap.fill(text, width=88, initial_indent=indent, subsequent_indent=indent)
@@ -46,25 +48,34 @@ def status_command(as_of, as_json) -> None:
     if report["next_pair"]:
         click.echo("Wear next (rotating pairs spreads the load): "
                    + "; ".join(f"{kind}: {name}" for kind, name in report["next_pair"].items()))
-    load = report["load"]
-    click.echo(f"Training: {load['streak_days']} day(s) running in a row, {load['rest_days_7']} without "
-               f"running in the last 7, {load['week_km']:.1f} km this week ({load['last_week_km']:.1f} the week before)")
+    load, units = report["load"], ctx.config.units
+    click.echo(f"Training: {plural(load['streak_days'], 'day')} running in a row, {load['rest_days_7']} without "
+               f"running in the last 7, {format_distance(load['week_km'], units)} this week "
+               f"({format_distance(load['last_week_km'], units)} the week before)")
     _print_alerts(report["alerts"], "Alerts:")
 
 
 @cli.command("pain")
-@click.argument("level", required=False, type=int)
-@click.option("--date", "day", type=DAY, help="The day of the pain (default: today).")
+@click.argument("level", required=False, type=PAIN_LEVEL)
+@click.option("--date", "day", type=PAST_DAY, help="The day of the pain (default: today).")
 @click.option("--side", type=click.Choice(["left", "right", "both"]), help="Which ankle.")
-@click.option("--note", help="A note, e.g. what the run was.")
-@click.option("--list", "show", is_flag=True, help="Show the pain log instead.")
+@click.option("--note", type=NOTE, help="A note, e.g. what the run was.")
+@click.option("--list", "show", is_flag=True, help="Show the pain log (with ids) instead.")
+@click.option("--delete", "delete_id", type=PAIN_ID, help="Remove the entry with this id (see --list).")
 @click.option("--json", "as_json", is_flag=True, help="With --list: print the log as JSON.")
-def pain_command(level, day, side, note, show, as_json) -> None:
+def pain_command(level, day, side, note, show, delete_id, as_json) -> None:
     """Log ankle pain after a run, 0 (none) to 10 (worst), or --list the log."""
     from ..errors import InvalidInput
-    from ..service.health import log_pain, pain_list
+    from ..service.health import delete_pain, log_pain, pain_list
 
     ctx = context()
+    if delete_id is not None:
+        if level is not None or show:
+            raise InvalidInput("--delete removes one entry: give no LEVEL and no --list with it")
+        entry = delete_pain(ctx.store, delete_id)
+        click.echo(f"deleted pain entry {entry['id']}: {entry['day']} {entry['level']}/10"
+                   + (f" {entry['side']}" if entry["side"] else ""))
+        return
     if show:
         if level is not None:
             raise InvalidInput("give either LEVEL to log pain or --list to show the log, not both")
@@ -75,8 +86,8 @@ def pain_command(level, day, side, note, show, as_json) -> None:
             click.echo("No pain logged. Log it after a run with: shoetrack pain LEVEL")
         for entry in entries if not as_json else ():
             side_text = f" {entry['side']}" if entry["side"] else ""
-            note_text = f"  {entry['note']}" if entry["note"] else ""
-            click.echo(f"{entry['day']}  {entry['level']:>2}/10{side_text}{note_text}")
+            note_text = f"  {one_line(entry['note'])}" if entry["note"] else ""
+            click.echo(f"{entry['id']:>3}  {entry['day']}  {entry['level']:>2}/10{side_text}{note_text}")
         return
     if level is None:
         raise InvalidInput("give a pain LEVEL from 0 to 10 (or --list to show the log)")
@@ -124,7 +135,7 @@ def _deliver(ctx) -> None:
 @cli.command("snooze")
 @click.argument("kind", metavar="KIND")
 @click.argument("subject", required=False)
-@click.option("--days", type=int, required=True, help="How many days to stay silent.")
+@click.option("--days", type=DAYS, required=True, help="How many days to stay silent (1 to 3650).")
 def snooze_command(kind, subject, days) -> None:
     """Silence an alert kind (for one pair, or all) for some days.
 

@@ -9,8 +9,9 @@ from pathlib import Path
 
 import click
 
-from .base import DAY, cli, context, emit_json
-from .render import format_distance, format_duration
+from .base import Group, cli, context, emit_json
+from .render import format_distance, format_duration, plural, sport_label, table
+from .values import DAY, MINUTES, NOTE, PAST_DAY, RUN_ID, RUN_KM, SPORT, SUB_SPORT
 
 
 @cli.command("import")
@@ -30,7 +31,7 @@ def import_command(paths: tuple[Path, ...], as_json: bool) -> None:
         emit_json(report.as_json())
         return
     click.echo(
-        f"{len(report.imported)} imported ({report.sessions} sessions), "
+        f"{len(report.imported)} imported ({plural(report.sessions, 'session')}), "
         f"{len(report.duplicate)} duplicate, {len(report.skipped)} skipped, "
         f"{len(report.failed)} failed"
     )
@@ -61,17 +62,26 @@ def _import_with_bar(store, paths, import_paths):
         return import_paths(store, paths, on_progress=advance)
 
 
-@cli.command("runs")
+@cli.group("runs", cls=Group, invoke_without_command=True)
 @click.option("--since", type=DAY, help="First day to list (YYYY-MM-DD).")
 @click.option("--until", type=DAY, help="Last day to list (YYYY-MM-DD).")
 @click.option("--all-sports", is_flag=True, help="Include cycling, swimming and other sports.")
 @click.option("--shoe", metavar="NAME", help="Only the runs done in this pair.")
+@click.option("--deleted", is_flag=True, help="List the runs you deleted that came from files.")
 @click.option("--json", "as_json", is_flag=True, help="Print the runs as JSON.")
-def runs_command(since: date | None, until: date | None, all_sports: bool, shoe: str | None,
-                 as_json: bool) -> None:
-    """List runs (on-foot sessions), newest first, with the pair each was run in."""
+@click.pass_context
+def runs_command(click_ctx: click.Context, since: date | None, until: date | None, all_sports: bool,
+                 shoe: str | None, deleted: bool, as_json: bool) -> None:
+    """List runs (on-foot sessions), newest first, with the pair each was run in.
+
+    `runs delete`, `runs restore` and `runs edit` correct the history.
+    """
     from ..service.runs import list_runs
 
+    if click_ctx.invoked_subcommand is not None:
+        return
+    if since and until and since > until:
+        raise click.UsageError(f"--since {since} is after --until {until}, so no day is in between; swap them")
     ctx = context()
     runs = list_runs(
         ctx.store,
@@ -79,35 +89,116 @@ def runs_command(since: date | None, until: date | None, all_sports: bool, shoe:
         until=until.isoformat() if until else None,
         all_sports=all_sports,
         shoe=shoe,
+        deleted=deleted,
     )
     if as_json:
         emit_json(runs)
         return
     if not runs:
-        click.echo("No runs to show. Import FIT files with: shoetrack import PATH")
+        click.echo("No deleted runs." if deleted else _nothing_in(since, until, shoe))
         return
-    units = ctx.config.units
-    for run in runs:
-        sport = run["sport"] + (f"/{run['sub_sport']}" if run["sub_sport"] else "")
-        source = "logged by hand" if run["source"] == "manual" else Path(run["source"].split("!")[-1]).name
-        click.echo(
-            f"{run['id']:>6}  {run['date']}  {sport:<20} {format_distance(run['distance_km'], units, 2):>10}"
-            f"  {format_duration(run['duration_s']):>8}  {run['shoe'] or '-':<14} {source}"
-        )
+    print_runs(runs, ctx.config.units)
+
+
+def print_runs(runs: list[dict], units: str) -> None:
+    rows = [
+        [str(run["id"]), run["date"], sport_label(run["sport"], run["sub_sport"]),
+         format_distance(run["distance_km"], units, 2), format_duration(run["duration_s"]), run["shoe"] or "-",
+         "logged by hand" if run["source"] == "manual" else Path(run["source"].split("!")[-1]).name]
+        for run in runs
+    ]
+    header = ["ID", "DATE", "SPORT", "DISTANCE", "TIME", "SHOE", "SOURCE"]
+    for line in table(header, rows, right={0, 3, 4}, most={2: 28, 5: 24, 6: 40}):
+        click.echo(line)
+
+
+def _nothing_in(since: date | None, until: date | None, shoe: str | None) -> str:
+    """The empty answer, naming what was asked for."""
+    if since is None and until is None and shoe is None:
+        return "No runs to show. Import FIT files with: shoetrack import PATH"
+    if since and until:
+        days = f" on {since}" if since == until else f" from {since} to {until}"
+    elif since or until:
+        days = f" since {since}" if since else f" up to {until}"
+    else:
+        days = ""
+    return f"No runs{f' in {shoe}' if shoe else ''}{days}."
 
 
 @cli.command("log", context_settings={"ignore_unknown_options": True})
-@click.argument("day", metavar="DATE", type=DAY)
-@click.argument("km", type=float)
-@click.option("--minutes", type=float, help="How long the run took.")
-@click.option("--sport", default="running", show_default=True, help="FIT sport name.")
-@click.option("--sub-sport", help="FIT sub-sport name, e.g. treadmill or trail.")
+@click.argument("day", metavar="DATE", type=PAST_DAY)
+@click.argument("km", metavar="DISTANCE", type=RUN_KM)
+@click.option("--minutes", type=MINUTES, help="How long the run took.")
+@click.option("--sport", type=SPORT, default="running", show_default=True, help="FIT sport name.")
+@click.option("--sub-sport", type=SUB_SPORT, help="FIT sub-sport name, e.g. treadmill or trail.")
 @click.option("--shoe", metavar="NAME", help="The pair you ran in (pins the run to it).")
-@click.option("--note", help="A note to keep with the run.")
+@click.option("--note", type=NOTE, help="A note to keep with the run.")
 def log_command(day: date, km: float, minutes, sport, sub_sport, shoe, note) -> None:
-    """Record a run by hand: a treadmill run, or one without the watch."""
+    """Record a run by hand: a treadmill run, or one without the watch.
+
+    DISTANCE is in your units (config `units`, km unless set); a unit after the
+    number says otherwise: 5mi, 8km.
+    """
     from ..service.shoes import log_run
 
-    run_id = log_run(context().store, day, km, today=date.today(), minutes=minutes, sport=sport,
+    ctx = context()
+    run_id = log_run(ctx.store, day, km, today=date.today(), minutes=minutes, sport=sport,
                      sub_sport=sub_sport, shoe=shoe, note=note)
-    click.echo(f"logged run {run_id}: {day} {km:g} km {sport}")
+    click.echo(f"logged run {run_id}: {day} {format_distance(km, ctx.config.units, 2)} "
+               f"{sport_label(sport, sub_sport)}")
+
+
+def _described(run: dict, units: str) -> str:
+    """'2026-11-27 running 5.00 km' for one run."""
+    return f"{run['date']} {sport_label(run['sport'], run['sub_sport'])} {format_distance(run['distance_km'], units, 2)}"
+
+
+@runs_command.command("delete")
+@click.argument("run_ids", metavar="RUN_ID...", nargs=-1, required=True, type=RUN_ID)
+def runs_delete(run_ids: tuple[int, ...]) -> None:
+    """Delete runs. One logged by hand is gone; one from a file is hidden (importing the
+    file again does not bring it back) until `runs restore`."""
+    from ..service.runs import delete_runs
+
+    ctx = context()
+    for done, run in delete_runs(ctx.store, list(run_ids)):
+        what = _described(run, ctx.config.units)
+        if done == "deleted":
+            click.echo(f"deleted run {run['id']}: {what} (logged by hand)")
+        else:
+            click.echo(f"deleted run {run['id']}: {what} from {run['source']}; "
+                       f"`shoetrack runs restore {run['id']}` brings it back")
+
+
+@runs_command.command("restore")
+@click.argument("run_ids", metavar="RUN_ID...", nargs=-1, required=True, type=RUN_ID)
+def runs_restore(run_ids: tuple[int, ...]) -> None:
+    """Bring back runs deleted with `runs delete` (see `runs --deleted`)."""
+    from ..service.runs import restore_runs
+
+    ctx = context()
+    for run in restore_runs(ctx.store, list(run_ids)):
+        click.echo(f"restored run {run['id']}: {_described(run, ctx.config.units)}, pair {run['shoe'] or '-'}")
+
+
+@runs_command.command("edit")
+@click.argument("run_id", type=RUN_ID)
+@click.option("--date", "day", type=PAST_DAY, help="The day of the run.")
+@click.option("--km", type=RUN_KM, metavar="DISTANCE", help="The distance, in your units (or 5mi, 8km).")
+@click.option("--minutes", type=MINUTES, help="How long the run took.")
+@click.option("--sport", type=SPORT, help="FIT sport name.")
+@click.option("--sub-sport", type=SUB_SPORT, help="FIT sub-sport name, e.g. treadmill or trail.")
+@click.option("--note", type=NOTE, help="A note to keep with the run ('' removes it).")
+def runs_edit(run_id: int, day, km, minutes, sport, sub_sport, note) -> None:
+    """Correct a run logged by hand; the alerts follow the corrected history."""
+    from ..service.runs import edit_run
+
+    ctx = context()
+    if note is None and click.get_current_context().get_parameter_source("note").name == "COMMANDLINE":
+        note = ""  # --note '' removes the note
+    before, after = edit_run(ctx.store, run_id, day=day, km=km, minutes=minutes, sport=sport,
+                             sub_sport=sub_sport, note=note)
+    units = ctx.config.units
+    click.echo(f"run {run_id}: {_described(before, units)} -> {_described(after, units)}"
+               + (f", {format_duration(after['duration_s'])}" if minutes is not None else "")
+               + (f", note: {after['note'] or '-'}" if note is not None else ""))

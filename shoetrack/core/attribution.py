@@ -10,13 +10,14 @@ the same data always gives the same answer.
 
 from __future__ import annotations
 
+import math
 import operator
 import re
 from dataclasses import dataclass
 from datetime import date
 from typing import Iterable
 
-from .sports import ON_FOOT, RUNNING
+from .sports import ON_FOOT, RUNNING, SPORTS, SUB_SPORTS, known
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 NUMERIC_FIELDS = ("distance_km", "duration_min", "device_serial", "foot_pod_serial")
@@ -26,11 +27,22 @@ OPERATORS = {
     "=": operator.eq, "!=": operator.ne, "<": operator.lt,
     "<=": operator.le, ">": operator.gt, ">=": operator.ge,
 }
+MAX_SERIAL = 2**32 - 1  # FIT serial numbers are uint32
 _RULE = re.compile(r"^\s*([a-z_]+)\s*(<=|>=|!=|=|<|>)\s*(\S(?:.*\S)?)\s*$")
 
 
 class RuleError(ValueError):
     """A rule or default that cannot be understood; the message says how to write it."""
+
+
+class UnknownName(RuleError):
+    """A sport or sub-sport FIT does not know; `name` is what was typed, `names` the
+    FIT names it could have been (an edge may suggest the closest)."""
+
+    def __init__(self, message: str, name: str, names: tuple[str, ...]):
+        super().__init__(message)
+        self.name = name
+        self.names = names
 
 
 @dataclass(frozen=True)
@@ -51,8 +63,24 @@ class Rule:
         return OPERATORS[self.op](actual, expected)
 
 
-def parse_rule(text: str) -> Rule:
-    """'FIELD OP VALUE' -> Rule. Raises RuleError naming what is wrong."""
+def _fit_name(text: str, field: str, where: str) -> str:
+    """A sport or sub-sport typed by a person, as FIT writes it; UnknownName if FIT has none."""
+    names = SPORTS if field == "sport" else SUB_SPORTS
+    name = known(text, names)
+    if name is None:
+        kind = "sport" if field == "sport" else "sub-sport"
+        raise UnknownName(f"{where}{text!r} is not a FIT {kind} name", text, names)
+    return name
+
+
+def parse_rule(text: str, *, stored: bool = False) -> Rule:
+    """'FIELD OP VALUE' -> Rule. Raises RuleError naming what is wrong.
+
+    A rule typed now must be able to match a run: sports and sub-sports are FIT
+    names, numbers are finite and not negative, serial numbers fit FIT's 32 bits.
+    A `stored` rule (read back from the database) is only parsed, so a rule saved
+    by an earlier version never stops shoetrack from working.
+    """
     match = _RULE.match(text)
     if not match:
         raise RuleError(f"rule {text!r} is not FIELD OP VALUE, e.g. 'distance_km >= 15'")
@@ -62,7 +90,12 @@ def parse_rule(text: str) -> Rule:
     if field in TEXT_FIELDS:
         if op not in ("=", "!="):
             raise RuleError(f"rule {text!r}: {field} can only be compared with = or !=")
-        return Rule(field, op, raw.lower())
+        if stored:
+            return Rule(field, op, raw.lower())
+        value = _fit_name(raw, field, f"rule {text!r}: ")
+        if field == "sport" and op == "=" and value not in ON_FOOT:
+            raise RuleError(f"rule {text!r}: only on-foot sports wear shoes ({', '.join(sorted(ON_FOOT))})")
+        return Rule(field, op, value)
     if field == "weekday":
         if raw.lower() not in WEEKDAYS:
             raise RuleError(f"rule {text!r}: weekday must be one of {', '.join(WEEKDAYS)}")
@@ -71,22 +104,29 @@ def parse_rule(text: str) -> Rule:
         number = float(raw)
     except ValueError:
         raise RuleError(f"rule {text!r}: {field} needs a number, not {raw!r}") from None
+    if not stored and not (math.isfinite(number) and number >= 0):
+        raise RuleError(f"rule {text!r}: {field} needs a number of 0 or more, not {raw!r}")
     if field.endswith("_serial"):
         if not number.is_integer():
             raise RuleError(f"rule {text!r}: {field} is a whole number")
+        if not stored and number > MAX_SERIAL:
+            raise RuleError(f"rule {text!r}: {field} is at most {MAX_SERIAL} (FIT serial numbers are 32 bits)")
         return Rule(field, op, int(number))
     return Rule(field, op, number)
 
 
 def parse_default(text: str) -> str:
-    """'running' or 'running/trail' (FIT spelling, lower case) -> the same, checked."""
-    value = text.strip().lower()
-    if not re.fullmatch(r"[a-z0-9_]+(/[a-z0-9_]+)?", value):
-        raise RuleError(f"--default-for {text!r}: write SPORT or SPORT/SUB_SPORT, e.g. running/trail")
-    sport = value.split("/")[0]
+    """'running' or 'running/trail' (FIT names; 'Trail' and 'e-biking' are understood)
+    -> the FIT spelling, checked."""
+    if not re.fullmatch(r"[^/]+(/[^/]+)?", text.strip()):
+        raise RuleError(f"{text!r} is not SPORT or SPORT/SUB_SPORT, e.g. running/trail")
+    parts = text.strip().split("/")
+    sport = _fit_name(parts[0], "sport", "")
     if sport not in ON_FOOT:
-        raise RuleError(f"--default-for {text!r}: only on-foot sports wear shoes ({', '.join(sorted(ON_FOOT))})")
-    return value
+        raise RuleError(f"{sport} does not wear shoes: only on-foot sports do ({', '.join(sorted(ON_FOOT))})")
+    if len(parts) == 1:
+        return sport
+    return f"{sport}/{_fit_name(parts[1], 'sub_sport', '')}"
 
 
 @dataclass(frozen=True)

@@ -44,4 +44,10 @@ def export(store, fmt: str) -> str:
         "shoes": list_shoes(store, date.today(), include_retired=True),
         "pain": store.pain_log(),
     }
-    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+    try:  # distances are rounded to the metre by the views; an infinite one is not JSON
+        return json.dumps(document, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+    except ValueError:
+        raise ShoetrackError(
+            "the database holds an infinite or undefined number, which JSON cannot carry "
+            "(saved by an earlier shoetrack); export --format csv shows it"
+        ) from None

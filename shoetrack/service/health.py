@@ -241,6 +241,15 @@ def pain_list(store) -> list[dict]:
     return store.pain_log()
 
 
+def delete_pain(store, pain_id: int) -> dict:
+    """Remove one pain entry; returns it. The alerts follow the corrected log."""
+    entry = store.pain_entry(pain_id)
+    if entry is None:
+        raise NotFound(f"no pain entry with id {pain_id}; see `shoetrack pain --list` for ids")
+    store.delete_pain(pain_id)
+    return entry
+
+
 def why_report(store, config, as_of: date) -> dict:
     now = situation(store, config, as_of)
     other = {p.name: other_pair(p, now.pairs, now.next_pair) for p in now.pairs}

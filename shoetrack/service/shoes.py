@@ -8,7 +8,7 @@ as they are stored.
 from __future__ import annotations
 
 import json
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta, timezone
 
 from ..core import wear
@@ -30,7 +30,7 @@ def pair_from_row(row: dict) -> Pair:
         since=_day(row["since"]),
         retired_on=_day(row["retired_on"]),
         default_for=tuple(json.loads(row["default_for"])),
-        rules=tuple(parse_rule(r) for r in json.loads(row["rules"])),
+        rules=tuple(parse_rule(r, stored=True) for r in json.loads(row["rules"])),
     )
 
 
@@ -68,19 +68,10 @@ def reattribute(store, session_ids=None) -> None:
     store.set_attributions(updates)
 
 
-# -- checking what the user typed ---------------------------------------------
-
-def _positive(value: float | None, what: str) -> float | None:
-    if value is not None and not value > 0:
-        raise InvalidInput(f"{what} must be a number > 0, not {value:g}")
-    return value
-
-
-def _not_negative(value: float | None, what: str) -> float | None:
-    if value is not None and value < 0:
-        raise InvalidInput(f"{what} cannot be negative ({value:g})")
-    return value
-
+# -- what only the database can tell ---------------------------------------------
+# Each value typed was checked once, at the edge (shoetrack/cli/values.py): distances,
+# days, names, sports, rules. Here: the rules in their plain form, and what needs the
+# stored pairs.
 
 def _checked_lists(default_for, rules) -> tuple[list[str] | None, list[str] | None]:
     try:
@@ -100,9 +91,6 @@ def _shoe(store, name: str) -> dict:
 
 
 def _check_name(store, name: str, current_id: int | None = None) -> str:
-    name = name.strip()
-    if not name:
-        raise InvalidInput("a pair needs a name")
     existing = store.shoe_by_name(name)
     if existing and existing["id"] != current_id:
         raise ShoetrackError(f"a pair named {existing['name']!r} already exists; choose another name")
@@ -111,45 +99,98 @@ def _check_name(store, name: str, current_id: int | None = None) -> str:
 
 # -- use cases ---------------------------------------------------------------
 
+@dataclass(frozen=True)
+class Moved:
+    """How a change to the pairs moved runs: one pair's runs before and after."""
+
+    name: str
+    runs: int
+    km: float
+    first_run: str | None
+    was_runs: int
+    was_km: float
+
+
+def _runs_per_pair(store) -> dict[int, dict]:
+    return store.shoe_usage("9999-12-31", "9999-12-31")
+
+
+def _moved(store, before: dict[int, dict], changed: str) -> list[Moved]:
+    """The pairs whose runs changed since `before`: the pair `changed` first, then the
+    one with the most runs."""
+    after = _runs_per_pair(store)
+    names = {row["id"]: row["name"] for row in store.shoes()}
+    moved = []
+    for shoe_id in set(before) | set(after):
+        old, new = before.get(shoe_id, {}), after.get(shoe_id, {})
+        if (old.get("runs", 0), old.get("metres", 0)) != (new.get("runs", 0), new.get("metres", 0)) \
+                and shoe_id in names:
+            moved.append(Moved(names[shoe_id], new.get("runs", 0), round(new.get("metres", 0) / 1000, 3),
+                               new.get("first_run"), old.get("runs", 0), round(old.get("metres", 0) / 1000, 3)))
+    return sorted(moved, key=lambda m: (m.name != changed, -m.runs, m.name))
+
+
 def add_shoe(store, config, name: str, *, brand=None, model=None, limit_km=None, start_km=None,
-             since: date | None = None, default_for=(), rules=()) -> None:
-    """Add a pair and attribute past runs to it where it now fits best."""
+             since: date | None = None, from_first_run: bool = False, default_for=(), rules=(),
+             today: date | None = None) -> tuple[date | None, list[Moved]]:
+    """Add a pair and attribute past runs to it where it now fits best.
+
+    Without `since`, a pair added to an existing history starts `today`, so it
+    never silently takes years of past runs; `from_first_run` gives it the whole
+    history. Returns the day it starts (None: from the first run) and the runs moved.
+    """
+    if since is not None and from_first_run:
+        raise InvalidInput("give either --since DATE or --from-first-run, not both")
     defaults, parsed = _checked_lists(list(default_for), list(rules))
+    if since is None and not from_first_run and today is not None and store.first_day(sorted(ON_FOOT)):
+        since = today
     row = {
         "name": _check_name(store, name),
         "brand": brand,
         "model": model,
-        "limit_km": _positive(limit_km, "--limit-km") or config.shoe_limit_km,
-        "start_km": _not_negative(start_km, "--start-km") or 0.0,
+        "limit_km": limit_km or config.shoe_limit_km,
+        "start_km": start_km or 0.0,
         "since": since.isoformat() if since else None,
         "retired_on": None,
         "default_for": json.dumps(defaults),
         "rules": json.dumps(parsed),
     }
+    before = _runs_per_pair(store)
     store.add_shoe(row)
     reattribute(store)
+    return since, _moved(store, before, row["name"])
 
 
 def edit_shoe(store, name: str, *, rename=None, brand=None, model=None, limit_km=None,
-              start_km=None, since: date | None = None, default_for=None, rules=None) -> None:
-    """Change a pair's details; lists given replace the old ones. Runs are re-attributed."""
+              start_km=None, since: date | None = None, from_first_run: bool = False,
+              default_for=None, rules=None) -> list[Moved]:
+    """Change a pair's details; lists given replace the old ones. Runs are re-attributed.
+    `from_first_run` removes the pair's first day. Returns the runs moved."""
+    if since is not None and from_first_run:
+        raise InvalidInput("give either --since DATE or --from-first-run, not both")
     row = _shoe(store, name)
     defaults, parsed = _checked_lists(default_for, rules)
     changes = {
         "name": _check_name(store, rename, row["id"]) if rename is not None else None,
         "brand": brand,
         "model": model,
-        "limit_km": _positive(limit_km, "--limit-km"),
-        "start_km": _not_negative(start_km, "--start-km"),
+        "limit_km": limit_km,
+        "start_km": start_km,
         "since": since.isoformat() if since else None,
         "default_for": None if defaults is None else json.dumps(defaults),
         "rules": None if parsed is None else json.dumps(parsed),
     }
     changes = {k: v for k, v in changes.items() if v is not None}
+    if from_first_run:
+        changes["since"] = None
     if not changes:
         raise InvalidInput("nothing to change: give at least one option (see `shoetrack shoes edit --help`)")
+    if row["retired_on"] and changes.get("since") and changes["since"] > row["retired_on"]:
+        raise InvalidInput(f"{row['name']} retired on {row['retired_on']}; its first day cannot come after that")
+    before = _runs_per_pair(store)
     store.update_shoe(row["id"], changes)
     reattribute(store)
+    return _moved(store, before, changes.get("name", row["name"]))
 
 
 def retire_shoe(store, name: str, on: date) -> None:
@@ -188,6 +229,8 @@ def assign(store, run_id: int, shoe: str | None = None, *, auto: bool = False, n
     session = store.session(run_id)
     if session is None:
         raise NotFound(f"no run with id {run_id}; see `shoetrack runs` for ids")
+    if session["hidden_at"] is not None:
+        raise InvalidInput(f"run {run_id} is deleted; `shoetrack runs restore {run_id}` brings it back first")
     if auto:
         store.clear_pin(run_id)
     elif none:
@@ -201,12 +244,11 @@ def assign(store, run_id: int, shoe: str | None = None, *, auto: bool = False, n
 
 def log_run(store, day: date, km: float, *, today: date, minutes=None, sport="running",
             sub_sport=None, shoe=None, note=None) -> int:
-    """Record a run by hand (treadmill, forgotten watch). Returns its id."""
-    if day > today:
-        raise InvalidInput(f"{day} is in the future; log runs you have done")
-    _positive(km, "KM")
-    _positive(minutes, "--minutes")
-    sport = sport.strip().lower()
+    """Record a run by hand (treadmill, forgotten watch). Returns its id.
+
+    The values were checked at the edge: a past day (`today` is kept for callers),
+    a distance and minutes a person can run, FIT sport and sub-sport names.
+    """
     pair = _shoe(store, shoe) if shoe else None
     if pair and sport not in ON_FOOT:
         raise InvalidInput(f"{sport} is not on foot: a pair of shoes cannot be attached")
@@ -218,7 +260,7 @@ def log_run(store, day: date, km: float, *, today: date, minutes=None, sport="ru
         "start_time": noon.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "local_date": day.isoformat(),
         "sport": sport,
-        "sub_sport": sub_sport.strip().lower() if sub_sport else "generic",
+        "sub_sport": sub_sport or "generic",
         "distance_m": km * 1000,
         "timer_s": seconds,
         "elapsed_s": seconds,
@@ -262,13 +304,16 @@ def usages(store, as_of: date) -> list[tuple[dict, wear.Usage]]:
 
 def shoe_view(row: dict, usage: wear.Usage, as_of: date) -> dict:
     """The public shape of a pair (what `shoes list --json` prints)."""
-    projected = wear.projected_limit_date(usage, as_of)
+    try:
+        projected = wear.projected_limit_date(usage, as_of)
+    except OverflowError:  # so little use lately that the day is past the year 9999
+        projected = None
     return {
         "name": row["name"],
         "brand": row["brand"],
         "model": row["model"],
-        "distance_km": usage.distance_km,
-        "limit_km": row["limit_km"],
+        "distance_km": round(usage.distance_km, 3),  # to the metre
+        "limit_km": round(row["limit_km"], 3),
         "wear_pct": usage.wear_pct,
         "runs": usage.runs,
         "since": row["since"],
@@ -277,7 +322,7 @@ def shoe_view(row: dict, usage: wear.Usage, as_of: date) -> dict:
         "rules": json.loads(row["rules"]),
         "last_run": usage.last_run.isoformat() if usage.last_run else None,
         "projected_limit_date": projected.isoformat() if projected else None,
-        "start_km": row["start_km"],
+        "start_km": round(row["start_km"], 3),
         "age_days": wear.age_days(usage, as_of),
     }
 
