@@ -144,6 +144,16 @@ DROP TABLE alerts
     """
 ALTER TABLE sessions ADD COLUMN hidden_at TEXT
 """,
+    # 7: values older versions let through (an infinite or 1e6 km run, an infinite limit)
+    # broke every figure. Such runs are hidden (`runs --deleted` lists them) and such
+    # pairs get the largest value the edge accepts; the pre-migration backup keeps the rest.
+    """
+UPDATE sessions SET hidden_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now'), shoe_id = NULL, shoe_reason = 'none',
+    shoe_why = 'hidden: its distance or time is beyond what a person can run'
+    WHERE hidden_at IS NULL AND (abs(distance_m) > 1e6 OR abs(timer_s) > 1e300 OR abs(elapsed_s) > 1e300);
+UPDATE shoes SET limit_km = 10000 WHERE limit_km > 10000;
+UPDATE shoes SET start_km = 10000 WHERE start_km > 10000
+""",
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -13,7 +13,6 @@ import click
 from .. import __version__
 from ..errors import ShoetrackError
 from ..service.context import Context
-from .values import DAY, Day  # noqa: F401  (the day type commands have always imported from here)
 
 
 class Failure(click.ClickException):

@@ -92,7 +92,7 @@ def pain_command(level, day, side, note, show, delete_id, as_json) -> None:
     if level is None:
         raise InvalidInput("give a pain LEVEL from 0 to 10 (or --list to show the log)")
     today = date.today()
-    suggestion = log_pain(ctx.store, ctx.config, level, day or today, today=today, side=side, note=note)
+    suggestion = log_pain(ctx.store, ctx.config, level, day or today, side=side, note=note)
     click.echo(f"logged pain {level}/10 on {day or today}")
     click.echo(textwrap.fill(suggestion, width=88))
 

@@ -139,10 +139,10 @@ def log_command(day: date, km: float, minutes, sport, sub_sport, shoe, note) -> 
     DISTANCE is in your units (config `units`, km unless set); a unit after the
     number says otherwise: 5mi, 8km.
     """
-    from ..service.shoes import log_run
+    from ..service.runs import log_run
 
     ctx = context()
-    run_id = log_run(ctx.store, day, km, today=date.today(), minutes=minutes, sport=sport,
+    run_id = log_run(ctx.store, day, km, minutes=minutes, sport=sport,
                      sub_sport=sub_sport, shoe=shoe, note=note)
     click.echo(f"logged run {run_id}: {day} {format_distance(km, ctx.config.units, 2)} "
                f"{sport_label(sport, sub_sport)}")

@@ -11,6 +11,7 @@ from datetime import date, timedelta
 from typing import Iterable
 
 PROJECTION_DAYS = 28  # how far back the recent pace of use is measured
+PROJECTION_HORIZON_DAYS = 3650  # a limit further away than this is no date worth showing
 
 
 @dataclass(frozen=True)
@@ -65,14 +66,16 @@ def day_limit_reached(start_km: float, limit_km: float,
 def projected_limit_date(usage: Usage, as_of: date) -> date | None:
     """The day the pair reaches its limit at its pace of the last 28 days.
 
-    Already past it: the day it got there. Unused in those 28 days: None.
+    Already past it: the day it got there. Unused in those 28 days, or more than
+    ten years away at that pace: None.
     """
     if usage.worn_out:
         return usage.crossed_on or usage.since or as_of
     if usage.recent_km <= 0:
         return None
     per_day = usage.recent_km / PROJECTION_DAYS
-    return as_of + timedelta(days=math.ceil((usage.limit_km - usage.distance_km) / per_day))
+    days = math.ceil((usage.limit_km - usage.distance_km) / per_day)
+    return None if days > PROJECTION_HORIZON_DAYS else as_of + timedelta(days=days)
 
 
 def age_days(usage: Usage, as_of: date) -> int | None:

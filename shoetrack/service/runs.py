@@ -2,16 +2,25 @@
 
 from __future__ import annotations
 
+import math
 from datetime import date, datetime, time, timezone
 
 from ..core.sports import ON_FOOT
 from ..errors import InvalidInput, NotFound
 
 
+MANUAL = "manual"  # the source of a run logged by hand
+
+
+def _finite(value: float | None) -> float | None:
+    return value if value is None or math.isfinite(value) else None
+
+
 def run_view(row: dict) -> dict:
-    """The public shape of one session (what `runs --json` prints)."""
-    distance = row["distance_m"]
-    duration = row["timer_s"] if row["timer_s"] is not None else row["elapsed_s"]
+    """The public shape of one session (what `runs --json` prints). A figure that is not
+    a finite number (only an old version could store one; such runs are hidden) is null."""
+    distance = _finite(row["distance_m"])
+    duration = _finite(row["timer_s"] if row["timer_s"] is not None else row["elapsed_s"])
     return {
         "id": row["id"],
         "start_time": row["start_time"],
@@ -43,15 +52,46 @@ def list_runs(store, *, since: str | None = None, until: str | None = None,
     return [run_view(row) for row in rows]
 
 
+def log_run(store, day: date, km: float, *, minutes=None, sport="running", sub_sport=None, shoe=None,
+            note=None) -> int:
+    """Record a run by hand (treadmill, forgotten watch). Returns its id.
+
+    The values were checked at the edge: a past day, a distance and minutes a
+    person can run, FIT sport and sub-sport names.
+    """
+    from .shoes import _shoe, reattribute
+
+    pair = _shoe(store, shoe) if shoe else None
+    if pair and sport not in ON_FOOT:
+        raise InvalidInput(f"{sport} is not on foot: a pair of shoes cannot be attached")
+    seconds = None if minutes is None else minutes * 60
+    run_id = store.add_session({
+        "source": MANUAL,
+        "session_index": 0,
+        "start_time": manual_start_time(day),
+        "local_date": day.isoformat(),
+        "sport": sport,
+        "sub_sport": sub_sport or "generic",
+        "distance_m": km * 1000,
+        "timer_s": seconds,
+        "elapsed_s": seconds,
+        "note": note,
+    })
+    if pair:
+        store.set_pin(run_id, pair["id"])
+    reattribute(store, [run_id])
+    return run_id
+
+
 # -- undoing mistakes -----------------------------------------------------------------
 
-MANUAL = "manual"
-
-
-def _run(store, run_id: int, *, hidden: bool = False) -> dict:
+def _run(store, run_id: int, *, hidden: bool | None = False) -> dict:
+    """The run with this id, which must be hidden (True), not hidden (False) or either (None)."""
     row = store.session(run_id)
     if row is None:
         raise NotFound(f"no run with id {run_id}; see `shoetrack runs` for ids")
+    if hidden is None:
+        return row
     if hidden and row["hidden_at"] is None:
         raise InvalidInput(f"run {run_id} is not deleted; nothing to restore")
     if not hidden and row["hidden_at"] is not None:
@@ -73,7 +113,11 @@ def delete_runs(store, run_ids: list[int]) -> list[tuple[str, dict]]:
     """Delete runs: one logged by hand is forgotten; one from a file is hidden (its file
     stays known, so importing it again does not bring it back). All ids are checked
     before anything changes. Returns (what was done, the run) for each."""
-    rows = [_run(store, run_id) for run_id in dict.fromkeys(run_ids)]
+    rows = [_run(store, run_id, hidden=None) for run_id in dict.fromkeys(run_ids)]
+    for row in rows:
+        if row["hidden_at"] is not None and row["source"] != MANUAL:
+            raise InvalidInput(f"run {row['id']} is already deleted; "
+                               f"`shoetrack runs restore {row['id']}` brings it back")
     done = []
     for row in rows:
         view = _view(store, row["id"])

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, replace
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, timedelta
 
 from ..core import wear
 from ..core.attribution import (
@@ -242,36 +242,6 @@ def assign(store, run_id: int, shoe: str | None = None, *, auto: bool = False, n
     reattribute(store, [run_id])
 
 
-def log_run(store, day: date, km: float, *, today: date, minutes=None, sport="running",
-            sub_sport=None, shoe=None, note=None) -> int:
-    """Record a run by hand (treadmill, forgotten watch). Returns its id.
-
-    The values were checked at the edge: a past day (`today` is kept for callers),
-    a distance and minutes a person can run, FIT sport and sub-sport names.
-    """
-    pair = _shoe(store, shoe) if shoe else None
-    if pair and sport not in ON_FOOT:
-        raise InvalidInput(f"{sport} is not on foot: a pair of shoes cannot be attached")
-    noon = datetime.combine(day, time(12, 0)).astimezone()  # a logged run has no clock time
-    seconds = None if minutes is None else minutes * 60
-    run_id = store.add_session({
-        "source": "manual",
-        "session_index": 0,
-        "start_time": noon.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "local_date": day.isoformat(),
-        "sport": sport,
-        "sub_sport": sub_sport or "generic",
-        "distance_m": km * 1000,
-        "timer_s": seconds,
-        "elapsed_s": seconds,
-        "note": note,
-    })
-    if pair:
-        store.set_pin(run_id, pair["id"])
-    reattribute(store, [run_id])
-    return run_id
-
-
 # -- wear ------------------------------------------------------------------------
 
 def usages(store, as_of: date) -> list[tuple[dict, wear.Usage]]:
@@ -304,10 +274,8 @@ def usages(store, as_of: date) -> list[tuple[dict, wear.Usage]]:
 
 def shoe_view(row: dict, usage: wear.Usage, as_of: date) -> dict:
     """The public shape of a pair (what `shoes list --json` prints)."""
-    try:
-        projected = wear.projected_limit_date(usage, as_of)
-    except OverflowError:  # so little use lately that the day is past the year 9999
-        projected = None
+    retired = usage.retired_on is not None and usage.retired_on <= as_of
+    projected = None if retired else wear.projected_limit_date(usage, as_of)  # a retired pair wears no more
     return {
         "name": row["name"],
         "brand": row["brand"],
