@@ -213,10 +213,13 @@ def test_an_infinity_stored_by_an_earlier_version_is_never_printed_as_json(stock
     conn.execute("UPDATE shoes SET limit_km = ?", [float("inf")])
     conn.commit()
     conn.close()
-    result = stocked(*command, expect=1)
-    line = one_error_line(result)
-    assert "infinite or undefined number, which JSON cannot carry" in line
+    result = stocked(*command, expect=None)
     assert "Infinity" not in result.stdout and "NaN" not in result.stdout
+    if result.exit_code == 0:  # a run's impossible figure reads as null
+        json.loads(result.stdout, parse_constant=lambda name: pytest.fail(f"{name} in JSON"))
+    else:
+        assert result.exit_code == 1
+        assert "infinite or undefined number, which JSON cannot carry" in one_error_line(result)
 
 
 # -- miles ---------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ import click
 from .. import __version__
 from ..errors import ShoetrackError
 from ..service.context import Context
+from .render import one_line
 
 
 class Failure(click.ClickException):
@@ -42,10 +43,11 @@ class Group(click.Group):
             sys.exit(0)
         except click.UsageError as error:
             where = error.ctx.command_path if error.ctx else "shoetrack"
-            click.echo(f"Error: {error.format_message()} (see '{where} --help')", err=True)
+            # one line whatever was typed: click repeats an unexpected argument as given
+            click.echo(one_line(f"Error: {error.format_message()} (see '{where} --help')"), err=True)
             sys.exit(error.exit_code)
         except click.ClickException as error:
-            error.show()
+            click.echo(one_line(f"Error: {error.format_message()}"), err=True)
             sys.exit(error.exit_code)
         except click.Abort:
             click.echo("Aborted.", err=True)

@@ -10,7 +10,7 @@ import click
 from .base import cli, context, emit_json
 from .render import format_distance, one_line, plural
 from .shoes import print_pairs
-from .values import DAY, DAYS, NOTE, PAIN_ID, PAIN_LEVEL, PAST_DAY
+from .values import DAY, DAYS, NOTE, PAIN_ID, PAIN_LEVEL, PAIR, PAST_DAY
 
 def _wrapped(text: str, indent: str = "    ") -> str:
     return textwrap.fill(text, width=88, initial_indent=indent, subsequent_indent=indent)
@@ -134,7 +134,7 @@ def _deliver(ctx) -> None:
 
 @cli.command("snooze")
 @click.argument("kind", metavar="KIND")
-@click.argument("subject", required=False)
+@click.argument("subject", required=False, type=PAIR)
 @click.option("--days", type=DAYS, required=True, help="How many days to stay silent (1 to 3650).")
 def snooze_command(kind, subject, days) -> None:
     """Silence an alert kind (for one pair, or all) for some days.

@@ -11,7 +11,7 @@ import click
 
 from .base import Group, cli, context, emit_json
 from .render import format_distance, format_duration, plural, sport_label, table
-from .values import DAY, MINUTES, NOTE, PAST_DAY, RUN_ID, RUN_KM, SPORT, SUB_SPORT
+from .values import DAY, MINUTES, NOTE, PAIR, PAST_DAY, RUN_ID, RUN_KM, SPORT, SUB_SPORT
 
 
 @cli.command("import")
@@ -66,7 +66,7 @@ def _import_with_bar(store, paths, import_paths):
 @click.option("--since", type=DAY, help="First day to list (YYYY-MM-DD).")
 @click.option("--until", type=DAY, help="Last day to list (YYYY-MM-DD).")
 @click.option("--all-sports", is_flag=True, help="Include cycling, swimming and other sports.")
-@click.option("--shoe", metavar="NAME", help="Only the runs done in this pair.")
+@click.option("--shoe", type=PAIR, help="Only the runs done in this pair.")
 @click.option("--deleted", is_flag=True, help="List the runs you deleted that came from files.")
 @click.option("--json", "as_json", is_flag=True, help="Print the runs as JSON.")
 @click.pass_context
@@ -131,7 +131,7 @@ def _nothing_in(since: date | None, until: date | None, shoe: str | None) -> str
 @click.option("--minutes", type=MINUTES, help="How long the run took.")
 @click.option("--sport", type=SPORT, default="running", show_default=True, help="FIT sport name.")
 @click.option("--sub-sport", type=SUB_SPORT, help="FIT sub-sport name, e.g. treadmill or trail.")
-@click.option("--shoe", metavar="NAME", help="The pair you ran in (pins the run to it).")
+@click.option("--shoe", type=PAIR, help="The pair you ran in (pins the run to it).")
 @click.option("--note", type=NOTE, help="A note to keep with the run.")
 def log_command(day: date, km: float, minutes, sport, sub_sport, shoe, note) -> None:
     """Record a run by hand: a treadmill run, or one without the watch.

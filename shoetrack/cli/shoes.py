@@ -8,7 +8,7 @@ import click
 
 from .base import Group, cli, context, emit_json
 from .render import format_distance, format_limit, plural, table, wear_bar
-from .values import BRAND, DAY, DEFAULT_FOR, LIMIT_KM, MODEL, PAIR_NAME, PAST_DAY, RULE, RUN_ID, START_KM
+from .values import BRAND, DAY, DEFAULT_FOR, LIMIT_KM, MODEL, PAIR, PAIR_NAME, PAST_DAY, RULE, RUN_ID, START_KM
 
 
 def pair_options(command):
@@ -83,7 +83,7 @@ def moved_lines(moved, units: str) -> list[str]:
 
 
 @shoes_group.command("edit")
-@click.argument("name")
+@click.argument("name", type=PAIR)
 @click.option("--rename", type=PAIR_NAME, metavar="NEW_NAME", help="Give the pair a new name.")
 @pair_options
 @click.option("--clear-defaults", is_flag=True, help="Remove every --default-for.")
@@ -106,7 +106,7 @@ def shoes_edit(name, rename, brand, model, limit_km, start_km, since, from_first
 
 
 @shoes_group.command("retire")
-@click.argument("name")
+@click.argument("name", type=PAIR)
 @click.option("--on", "on", type=DAY, help="Last day in service (default: today).")
 def shoes_retire(name, on) -> None:
     """Retire a pair: later runs no longer go to it; its history stays."""
@@ -118,7 +118,7 @@ def shoes_retire(name, on) -> None:
 
 
 @shoes_group.command("unretire")
-@click.argument("name")
+@click.argument("name", type=PAIR)
 def shoes_unretire(name) -> None:
     """Put a retired pair back in service."""
     from ..service.shoes import unretire_shoe
@@ -128,7 +128,7 @@ def shoes_unretire(name) -> None:
 
 
 @shoes_group.command("delete")
-@click.argument("name")
+@click.argument("name", type=PAIR)
 @click.option("--force", is_flag=True, help="Delete even though runs are attributed to it.")
 def shoes_delete(name, force) -> None:
     """Delete a pair (refused while it has runs, unless --force)."""
@@ -174,7 +174,7 @@ def shoes_list(include_retired, as_json) -> None:
 
 @cli.command("assign")
 @click.argument("run_id", type=RUN_ID)
-@click.argument("shoe", required=False)
+@click.argument("shoe", required=False, type=PAIR)
 @click.option("--auto", is_flag=True, help="Unpin: let the rules and defaults decide again.")
 @click.option("--none", "none", is_flag=True, help="The run was not done in any tracked pair.")
 def assign_command(run_id, shoe, auto, none) -> None:

@@ -31,6 +31,24 @@ NOTE_CHARS = 500
 FIRST_DAY = date(1990, 1, 1)  # FIT's clock starts at 1989-12-31
 LAST_DAY = date(2100, 12, 31)
 SQLITE_INT_MAX = 2**63 - 1
+METRE_KM = 0.001  # the least distance a run or a pair's life can be (JSON gives distances to the metre)
+
+
+def _whole_number(text: str) -> int | None:
+    """The value of digits already matched as `\\+?\\d+`; None when there are more
+    digits than Python converts (4300): a number beyond every limit here."""
+    try:
+        return int(text)
+    except ValueError:
+        return None
+
+
+def _shown(value, quoted: bool = True) -> str:
+    """What was typed, for a message: quoted, and cut short when it is very long."""
+    text = str(value)
+    if len(text) > 40:
+        text = text[:40] + "…"
+    return repr(text) if quoted else text
 
 
 def suggestion(typed: str, names: tuple[str, ...], examples: str) -> str:
@@ -76,14 +94,17 @@ class Distance(click.ParamType):
         try:
             amount = float(number)
         except ValueError:
-            self.fail(f"{value!r} is not a distance; write a number of {_units(ctx)} such as 12.5, "
+            self.fail(f"{_shown(value)} is not a distance; write a number of {_units(ctx)} such as 12.5, "
                       "or add the unit: 12.5km, 8mi", param, ctx)
         km = amount * KM_PER_MILE if unit == "mi" else amount
         least_ok = km >= 0 if self.zero_ok else km > 0
         if not (math.isfinite(km) and least_ok and km <= self.most_km):
             most = _in_units(self.most_km, _units(ctx))
             span = f"0 to {most}" if self.zero_ok else f"more than 0, up to {most}"
-            self.fail(f"{value!r} is not {self.what}; give {span}", param, ctx)
+            self.fail(f"{_shown(value)} is not {self.what}; give {span}", param, ctx)
+        if not self.zero_ok and km < METRE_KM:  # 1e-320 km made an infinite wear or a limit day past 9999
+            self.fail(f"{_shown(value)} is less than a metre, which is not {self.what}; give at least 0.001 km, "
+                      f"up to {_in_units(self.most_km, _units(ctx))}", param, ctx)
         return km
 
 
@@ -101,9 +122,9 @@ class Minutes(click.ParamType):
         try:
             minutes = float(str(value).strip())
         except ValueError:
-            self.fail(f"{value!r} is not a number of minutes; write it like 42 or 42.5", param, ctx)
+            self.fail(f"{_shown(value)} is not a number of minutes; write it like 42 or 42.5", param, ctx)
         if not (math.isfinite(minutes) and 0 < minutes <= MINUTES_MAX):
-            self.fail(f"{value!r} is not how long a run can take; give more than 0, up to "
+            self.fail(f"{_shown(value)} is not how long a run can take; give more than 0, up to "
                       f"{MINUTES_MAX} minutes (10 days)", param, ctx)
         return minutes
 
@@ -118,9 +139,10 @@ class Days(click.ParamType):
 
     def convert(self, value, param, ctx):
         text = str(value).strip()
-        if not re.fullmatch(r"\+?\d+", text) or not 1 <= int(text) <= SNOOZE_DAYS_MAX:
-            self.fail(f"--days must be a whole number from 1 to {SNOOZE_DAYS_MAX}, not {value!r}", param, ctx)
-        return int(text)
+        days = _whole_number(text) if re.fullmatch(r"\+?\d+", text) else None
+        if days is None or not 1 <= days <= SNOOZE_DAYS_MAX:
+            self.fail(f"--days must be a whole number from 1 to {SNOOZE_DAYS_MAX}, not {_shown(value)}", param, ctx)
+        return days
 
 
 DAYS = Days()
@@ -133,10 +155,11 @@ class PainLevel(click.ParamType):
 
     def convert(self, value, param, ctx):
         text = str(value).strip()
-        if not re.fullmatch(r"\+?\d+", text) or int(text) > 10:
-            self.fail(f"{value!r} is not a pain level; give a whole number between 0 and 10 (0: none, 10: worst)",
-                      param, ctx)
-        return int(text)
+        level = _whole_number(text) if re.fullmatch(r"\+?\d+", text) else None
+        if level is None or level > 10:
+            self.fail(f"{_shown(value)} is not a pain level; give a whole number between 0 and 10 "
+                      "(0: none, 10: worst)", param, ctx)
+        return level
 
 
 PAIN_LEVEL = PainLevel()
@@ -153,10 +176,11 @@ class RowId(click.ParamType):
     def convert(self, value, param, ctx):
         text = str(value).strip()
         if not re.fullmatch(r"\d+", text):
-            self.fail(f"{value!r} is not a {self.what} id; `{self.listing}` lists them", param, ctx)
-        row_id = int(text)
-        if row_id > SQLITE_INT_MAX:  # no row can have it
-            raise NotFound(f"no {self.what} with id {row_id}; see `{self.listing}` for ids")
+            self.fail(f"{_shown(value)} is not a {self.what} id; `{self.listing}` lists them", param, ctx)
+        row_id = _whole_number(text)
+        if row_id is None or row_id > SQLITE_INT_MAX:  # no row can have it
+            shown = row_id if row_id is not None else _shown(text.lstrip("0"), quoted=False)
+            raise NotFound(f"no {self.what} with id {shown}; see `{self.listing}` for ids")
         return row_id
 
 
@@ -191,6 +215,9 @@ DAY = Day()
 PAST_DAY = Day(past=True)
 
 
+INVISIBLE_JOINERS = "\u200c\u200d"  # allowed inside text: emoji and some scripts need them
+
+
 def _unprintable(text: str) -> str | None:
     """What in `text` cannot be shown on one line of a table, in words; None when all can."""
     for char in text:
@@ -213,6 +240,8 @@ class Text(click.ParamType):
 
     def convert(self, value, param, ctx):
         text = str(value).strip()
+        if not text.strip(INVISIBLE_JOINERS):  # nothing but zero-width joiners shows as nothing
+            text = ""
         if not text:
             if self.required:
                 self.fail(f"{self.what} cannot be empty", param, ctx)
@@ -225,6 +254,22 @@ class Text(click.ParamType):
         return text
 
 
+class PairRef(click.ParamType):
+    """The name of a pair already added, to look it up. A name the terminal could not
+    decode (its bytes arrive as lone surrogates) is no pair's: names are checked text."""
+
+    name = "NAME"
+
+    def convert(self, value, param, ctx):
+        text = str(value)
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            raise NotFound(f"no pair named {_shown(text)}; see `shoetrack shoes list --all`") from None
+        return text
+
+
+PAIR = PairRef()
 PAIR_NAME = Text("a pair's name", NAME_CHARS)
 BRAND = Text("the brand", NAME_CHARS)
 MODEL = Text("the model", NAME_CHARS)
@@ -276,8 +321,10 @@ class RuleText(click.ParamType):
     name = "'FIELD OP VALUE'"
 
     def convert(self, value, param, ctx):
+        from ..service.shoes import rule_text
+
         try:
-            return str(parse_rule(str(value)))
+            return rule_text(parse_rule(str(value)))
         except RuleError as error:
             self.fail(_rule_problem(error), param, ctx)
 

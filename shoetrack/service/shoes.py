@@ -73,10 +73,19 @@ def reattribute(store, session_ids=None) -> None:
 # days, names, sports, rules. Here: the rules in their plain form, and what needs the
 # stored pairs.
 
+def rule_text(rule) -> str:
+    """A rule in its plain form ('distance_km >= 21'), its number to the last digit:
+    str() of a rule keeps six, which made 'duration_min < 1234567' 1234570."""
+    text = str(rule)
+    if isinstance(rule.value, float) and parse_rule(text, stored=True) != rule:
+        text = f"{rule.field} {rule.op} {rule.value!r}"
+    return text
+
+
 def _checked_lists(default_for, rules) -> tuple[list[str] | None, list[str] | None]:
     try:
         defaults = None if default_for is None else sorted({parse_default(d) for d in default_for})
-        parsed = None if rules is None else [str(parse_rule(r)) for r in rules]
+        parsed = None if rules is None else [rule_text(parse_rule(r)) for r in rules]
     except RuleError as exc:
         raise InvalidInput(str(exc)) from None
     return defaults, parsed
