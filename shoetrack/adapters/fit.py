@@ -253,7 +253,12 @@ def _by_reference_bounded(data: bytes) -> DecodedFile:
     context = multiprocessing.get_context("forkserver")
     receive, send = context.Pipe(duplex=False)
     child = context.Process(target=_bounded_child, args=(data, send), daemon=True)
-    child.start()
+    try:
+        child.start()
+    except OSError:  # no process can be started (e.g. a temp folder path too long for a socket)
+        receive.close()
+        send.close()
+        return _by_reference(data)
     send.close()
     try:
         if not receive.poll(limit):
@@ -345,7 +350,10 @@ class Decoder:
         if self.pool is not None:
             try:
                 return self.pool.submit(decode_outcome, data)
-            except BrokenProcessPool:
+            except (BrokenProcessPool, OSError):
+                # Workers cannot start (e.g. the temp folder's path is too long for the
+                # forkserver's socket): decode in this process instead.
+                self.pool.shutdown(wait=False, cancel_futures=False)
                 self.pool = None
                 self.workers = 1
         done = Future()
