@@ -65,8 +65,8 @@ def state(db: Path) -> dict:
             "shoes": conn.execute("SELECT id, name, limit_km, start_km, since, retired_on, default_for, rules "
                                   "FROM shoes ORDER BY id").fetchall(),
             "pins": conn.execute("SELECT * FROM pins ORDER BY session_id").fetchall(),
-            "alerts": conn.execute("SELECT kind, subject, started, cleared, announced_on, message, advice "
-                                   "FROM alerts ORDER BY id").fetchall(),
+            "announcements": conn.execute("SELECT kind, subject, started, announced_on FROM announcements "
+                                          "ORDER BY id").fetchall(),
         }
     finally:
         conn.close()
@@ -79,42 +79,61 @@ def prepare(db: Path, config: Path) -> None:
 
 
 CHECK_DAYS = [(START + timedelta(days=n)).date().isoformat() for n in (20, 60, 100, 140, 180, 700)]
+FILES, KILLS = 1000, 24
+
+
+def timed(db: Path, *args: str, config: Path) -> float:
+    """Seconds an uninterrupted command takes."""
+    started = time.monotonic()
+    run(db, *args, config=config)
+    return time.monotonic() - started
+
+
+def stored_files(db: Path) -> int:
+    conn = sqlite3.connect(db)
+    try:
+        return conn.execute("SELECT count(*) FROM files").fetchone()[0]
+    finally:
+        conn.close()
 
 
 def test_kill_9_at_random_moments_loses_and_doubles_nothing(tmp_path):
-    folder = history(tmp_path / "history", 1000)
+    folder = history(tmp_path / "history", FILES, records_every_s=3)
     config = tmp_path / "config.toml"
     config.write_text("[notify]\nenabled = false\n[alerts]\nstreak_days = 5\n")
 
+    # The kill moments follow how long an import takes on this machine, fast or slow:
+    # its start (one file into a new database), then each file of the whole set.
+    startup = timed(tmp_path / "scratch.db", "import", str(folder / "0000.fit"), config=config)
     reference = tmp_path / "reference.db"
     prepare(reference, config)
-    run(reference, "import", str(folder), config=config)
-    for day in CHECK_DAYS:
-        run(reference, "check", "--as-of", day, "--no-notify", config=config)
+    per_file = max(timed(reference, "import", str(folder), config=config) - startup, 0.0) / FILES
+    check_s = {day: timed(reference, "check", "--as-of", day, "--no-notify", config=config) for day in CHECK_DAYS}
 
     db = tmp_path / "killed.db"
     prepare(db, config)
     rng = random.Random(20261126)
-    kills = 0
-    while kills < 24:
+    for kill in range(KILLS):
+        # Anywhere from late in the start (opening the database, walking the folder) to a
+        # share of the files still to store, small enough that the import is never done.
+        share = (FILES - stored_files(db)) / (KILLS - kill + 2)
         process = cli(db, "import", str(folder), config=config)
-        time.sleep(rng.uniform(0.2, 0.7))
-        if process.poll() is not None:  # it finished before the kill: start over is not needed
-            break
+        time.sleep(rng.uniform(startup / 2, startup + share * per_file))
+        assert process.poll() is None, (f"the import finished before kill {kill + 1} (start {startup:.2f} s, "
+                                        f"{per_file * 1000:.2f} ms a file)")
         process.send_signal(signal.SIGKILL)
         process.wait()
-        kills += 1
-    assert kills >= 20, "the import finished too fast to be killed 20 times"
+    assert 0 < stored_files(db) < FILES  # the kills fell while it was storing files
     run(db, "import", str(folder), config=config)
     for day in CHECK_DAYS:  # checks can be killed too; the next one redoes the day
         process = cli(db, "check", "--as-of", day, "--no-notify", config=config)
-        time.sleep(rng.uniform(0.05, 0.4))
+        time.sleep(rng.uniform(0, check_s[day]))
         process.send_signal(signal.SIGKILL)
         process.wait()
         run(db, "check", "--as-of", day, "--no-notify", config=config)
 
     assert state(db) == state(reference)
-    assert len(state(db)["sessions"]) == 2 * 1000
+    assert len(state(db)["sessions"]) == 2 * FILES
     conn = sqlite3.connect(db)
     assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
     conn.close()
@@ -144,6 +163,128 @@ def test_readers_never_see_a_lock_or_half_a_file_while_the_daemon_imports(tmp_pa
         assert daemon.stop() == 0
 
 
+# Run as `python -c AT_THE_STARTING_LINE READY GO shoetrack-arguments...`: loads shoetrack, says it
+# is ready, waits until the test closes the GO pipe (every process is let go at the same moment),
+# then runs the command line as `python -m shoetrack` does.
+AT_THE_STARTING_LINE = """
+import os, runpy, sys
+ready, go = int(sys.argv.pop(1)), int(sys.argv.pop(1))
+import shoetrack.cli, shoetrack.adapters.store, shoetrack.service.importing
+os.write(ready, b"1")
+os.read(go, 1)
+sys.argv[0] = "shoetrack"
+runpy.run_module("shoetrack", run_name="__main__", alter_sys=True)
+"""
+
+
+def started_at_once(commands: list[list[str]]) -> list[subprocess.CompletedProcess]:
+    """Run shoetrack commands in as many processes, let go together once all have started."""
+    ready_r, ready_w = os.pipe()
+    go_r, go_w = os.pipe()
+    processes = []
+    try:
+        for args in commands:
+            processes.append(subprocess.Popen(
+                [sys.executable, "-c", AT_THE_STARTING_LINE, str(ready_w), str(go_r), *args],
+                pass_fds=(ready_w, go_r), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
+        os.close(ready_w)
+        ready_w = None
+        for _ in processes:  # a byte from each; b"" when one died before it was ready
+            assert os.read(ready_r, 1) == b"1", "a process died before the start"
+    finally:
+        os.close(go_w)  # the start: every waiting process reads the end of the pipe at once
+        for fd in (ready_r, ready_w, go_r):
+            if fd is not None:
+                os.close(fd)
+    results = []
+    for process in processes:
+        out, err = process.communicate(timeout=120)
+        results.append(subprocess.CompletedProcess(process.args, process.returncode, out, err))
+    return results
+
+
+def older_database(db: Path) -> None:
+    """A database of schema 1 holding one run, as the first shoetrack release left it."""
+    conn = sqlite3.connect(db)
+    for statement in MIGRATIONS[0].split(";\n"):
+        conn.execute(statement)
+    conn.execute("PRAGMA user_version = 1")
+    conn.execute("INSERT INTO files VALUES ('abc', 'old.fit', 10, 'imported', NULL, 1, '2025-01-01T00:00:00Z')")
+    conn.execute("INSERT INTO sessions (file_sha256, source, start_time, local_date, sport, distance_m) "
+                 "VALUES ('abc', 'old.fit', '2025-01-01T06:00:00Z', '2025-01-01', 'running', 5000)")
+    conn.commit()
+    conn.close()
+
+
+def assert_created_or_migrated_once(db: Path, database: str) -> None:
+    """The schema is current and whole, and an older file was backed up once."""
+    conn = sqlite3.connect(db)
+    try:
+        assert conn.execute("PRAGMA user_version").fetchone() == (SCHEMA_VERSION,)
+        assert conn.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+        assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+    finally:
+        conn.close()
+    backups = list(db.parent.glob(f"{db.name}.schema*.bak"))
+    assert len(backups) == (1 if database == "older" else 0), backups
+
+
+@pytest.mark.parametrize("database", ["new", "older"])
+def test_processes_opening_a_new_or_older_database_at_once_all_succeed(tmp_path, database):
+    db = tmp_path / "data" / "st.db"
+    db.parent.mkdir()
+    if database == "older":
+        older_database(db)
+    for result in started_at_once([["--db", str(db), "runs", "--json"]] * 4):
+        assert result.returncode == 0, result.stderr
+        sources = [row["source"] for row in json.loads(result.stdout)]
+        assert sources == (["old.fit"] if database == "older" else [])
+    assert_created_or_migrated_once(db, database)
+
+
+@pytest.mark.parametrize("database", ["new", "older"])
+def test_imports_started_at_once_all_succeed_and_store_every_run_once(tmp_path, database):
+    db = tmp_path / "data" / "st.db"
+    db.parent.mkdir()
+    starts = []
+    if database == "older":
+        older_database(db)
+        starts.append("2025-01-01T06:00:00Z")
+    commands = []
+    for n in range(4):
+        for leg in range(2):
+            start = f"2026-03-{n + 1:02d}T{6 + 6 * leg:02d}:30:00Z"
+            write(tmp_path / f"inbox{n}" / f"{leg}.fit", fitgen.run(start, km=5 + n + leg))
+            starts.append(start)
+        commands.append(["--db", str(db), "import", str(tmp_path / f"inbox{n}")])
+
+    for result in started_at_once(commands):
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.startswith("2 imported (2 sessions)"), result.stdout
+
+    conn = sqlite3.connect(db)
+    try:
+        assert conn.execute("SELECT start_time FROM sessions ORDER BY start_time").fetchall() == \
+            [(start,) for start in sorted(starts)]
+        assert conn.execute("SELECT count(*) FROM files").fetchone() == (len(starts),)
+    finally:
+        conn.close()
+    assert_created_or_migrated_once(db, database)
+
+
+def test_the_same_files_imported_by_several_processes_at_once_are_stored_once(tmp_path):
+    db = tmp_path / "st.db"
+    for leg in range(3):
+        write(tmp_path / "inbox" / f"{leg}.fit", fitgen.run(f"2026-03-01T{6 + 4 * leg:02d}:30:00Z", km=5))
+    results = started_at_once([["--db", str(db), "import", str(tmp_path / "inbox")]] * 4)
+    assert [r.returncode for r in results] == [0] * 4, [r.stderr for r in results]
+    conn = sqlite3.connect(db)
+    try:
+        assert conn.execute("SELECT count(*) FROM sessions").fetchone() == (3,)
+    finally:
+        conn.close()
+
+
 def test_a_full_disk_stops_the_import_cleanly_and_loses_nothing(tmp_path):
     folder = history(tmp_path / "history", 60, records_every_s=None)
     db = tmp_path / "st.db"
@@ -166,15 +307,7 @@ def test_a_full_disk_stops_the_import_cleanly_and_loses_nothing(tmp_path):
 
 def test_a_database_of_an_older_schema_is_backed_up_then_migrated(tmp_path):
     db = tmp_path / "old.db"
-    conn = sqlite3.connect(db)
-    for statement in MIGRATIONS[0].split(";\n"):
-        conn.execute(statement)
-    conn.execute("PRAGMA user_version = 1")
-    conn.execute("INSERT INTO files VALUES ('abc', 'old.fit', 10, 'imported', NULL, 1, '2025-01-01T00:00:00Z')")
-    conn.execute("INSERT INTO sessions (file_sha256, source, start_time, local_date, sport, distance_m) "
-                 "VALUES ('abc', 'old.fit', '2025-01-01T06:00:00Z', '2025-01-01', 'running', 5000)")
-    conn.commit()
-    conn.close()
+    older_database(db)
     [run_row] = json.loads(run(db, "runs", "--json").stdout)
     assert (run_row["source"], run_row["distance_km"], run_row["shoe"]) == ("old.fit", 5.0, None)
     [backup] = tmp_path.glob("old.db.schema1-*.bak")
@@ -195,7 +328,7 @@ def test_backup_and_export_give_the_runner_their_data(tmp_path, inbox):
     write(inbox / "b.fit", fitgen.run("2026-03-03T06:30:00Z", km=4, sport=2))
     db = tmp_path / "st.db"
     run(db, "import", str(inbox))
-    run(db, "shoes", "add", "Road", "--default-for", "running")
+    run(db, "shoes", "add", "Road", "--default-for", "running", "--from-first-run")
     run(db, "pain", "3", "--date", "2026-03-03")
     run(db, "backup", str(tmp_path / "copy.db"))
     assert os.stat(tmp_path / "copy.db").st_mode & 0o777 == 0o600

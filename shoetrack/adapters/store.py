@@ -191,7 +191,7 @@ class Store:
             ) from None
         try:
             self.conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
-            self.conn.execute("PRAGMA journal_mode=WAL")
+            self._retry_while_busy(self.conn, "PRAGMA journal_mode=WAL")
             # In WAL mode, NORMAL keeps every commit atomic and the file consistent
             # across crashes; only a power cut can undo the last commits.
             self.conn.execute("PRAGMA synchronous=NORMAL")
@@ -213,11 +213,24 @@ class Store:
 
     @contextmanager
     def _writing(self):
-        """One transaction; a failed write leaves the database as it was and says why."""
+        """One transaction; a failed write leaves the database as it was and says why.
+
+        The write lock is taken first (BEGIN IMMEDIATE), so the busy timeout applies: a
+        plain BEGIN that reads first is refused at once when another process commits
+        in between. A step inside another is a savepoint of it."""
+        outer = not self.conn.in_transaction
         try:
+            if outer:
+                self.conn.execute("BEGIN IMMEDIATE")
             with self.db.atomic():
                 yield
-        except sqlite3.OperationalError as exc:
+            if outer:
+                self.conn.execute("COMMIT")
+        except BaseException as exc:
+            if outer and self.conn.in_transaction:
+                self.conn.execute("ROLLBACK")
+            if not isinstance(exc, sqlite3.OperationalError):
+                raise
             text = str(exc)
             hint = ("free some disk space, then try again" if "full" in text
                     else "make the file and its folder writable, then try again" if "readonly" in text
@@ -259,18 +272,65 @@ class Store:
         self.close()
 
     def _migrate(self) -> None:
-        version = self.conn.execute("PRAGMA user_version").fetchone()[0]
+        """Create the schema in a new file, or back up and migrate an older one.
+
+        All of it happens in one IMMEDIATE transaction, and the version is read again
+        once the write lock is held: of several processes opening a new or older file
+        at once, one creates or migrates it and the others wait, then find it current.
+        """
+        if self._schema_version(self.conn) == SCHEMA_VERSION:
+            return  # the usual case, without taking the write lock
+        # SQLite cannot back up through a connection that is writing, so the schema is
+        # changed through a connection of its own; its write lock keeps every other
+        # process out while this one takes the backup.
+        writer = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
+        try:
+            writer.execute("PRAGMA foreign_keys=ON")
+            self._retry_while_busy(writer, "BEGIN IMMEDIATE")
+            version = self._schema_version(writer)
+            if 0 < version < SCHEMA_VERSION:
+                self._backup_before_migrating(version)
+            for number, step in enumerate(MIGRATIONS[version:], start=version + 1):
+                for statement in step.split(";\n"):
+                    writer.execute(statement)
+                writer.execute(f"PRAGMA user_version = {number}")
+            writer.execute("COMMIT")
+        except BaseException:
+            if writer.in_transaction:
+                writer.execute("ROLLBACK")
+            raise
+        finally:
+            writer.close()
+
+    def _schema_version(self, conn: sqlite3.Connection) -> int:
+        [(version,)] = conn.execute("PRAGMA user_version").fetchall()
         if version > SCHEMA_VERSION:
             raise StorageError(
                 f"database {self.path} was written by a newer shoetrack (schema {version}); upgrade shoetrack"
             )
-        if 0 < version < SCHEMA_VERSION:
-            self._backup_before_migrating(version)
-        for number, step in enumerate(MIGRATIONS[version:], start=version + 1):
-            with self._writing():
-                for statement in step.split(";\n"):
-                    self.db.execute(statement)
-                self.db.execute(f"PRAGMA user_version = {number}")
+        return version
+
+    @staticmethod
+    def _retry_while_busy(conn: sqlite3.Connection, sql: str) -> None:
+        """Run a statement that SQLite may refuse at once with "database is locked"
+        instead of waiting out the busy timeout: switching a file to WAL needs it to
+        itself, so several processes opening a new or older file together refuse
+        each other. Retried after short random pauses, for up to the busy timeout."""
+        import random
+        import time
+
+        deadline = time.monotonic() + BUSY_TIMEOUT_S
+        pause = 0.002
+        while True:
+            try:
+                conn.execute(sql).fetchall()
+                return
+            except sqlite3.OperationalError as exc:
+                busy = (exc.sqlite_errorcode & 0xFF) in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+                if not busy or time.monotonic() + pause > deadline:
+                    raise
+            time.sleep(random.uniform(pause / 2, pause))
+            pause = min(pause * 2, 0.1)
 
     # -- files ---------------------------------------------------------------
 
@@ -286,10 +346,16 @@ class Store:
         )
 
     def record_file(self, sha256: str, path: str, size: int, outcome: str,
-                    reason: str | None = None, sessions: Iterable[dict] = ()) -> None:
-        """Store a file's outcome and its sessions in one transaction."""
+                    reason: str | None = None, sessions: Iterable[dict] = ()) -> str | None:
+        """Store a file's outcome and its sessions in one transaction. Returns None, or,
+        when another process imported the same bytes meanwhile, that file's path (and
+        stores nothing)."""
         rows = [dict(s, file_sha256=sha256) for s in sessions]
         with self._writing():
+            if outcome == "imported":
+                earlier = self.file_by_hash(sha256)  # under the write lock: the final word
+                if earlier is not None and earlier["outcome"] == "imported":
+                    return earlier["path"]
             self.db["files"].insert(
                 {"sha256": sha256, "path": path, "size": size, "outcome": outcome,
                  "reason": reason, "sessions": len(rows), "seen_at": _now()},

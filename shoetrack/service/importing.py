@@ -203,7 +203,10 @@ class _Importer:
             self.report.add("duplicate", label, of=original)
             return
         rows = _attributed(session_rows(decoded, label), self.attribute)
-        self.store.record_file(sha, label, size, "imported", sessions=rows)
+        earlier = self.store.record_file(sha, label, size, "imported", sessions=rows)
+        if earlier is not None:  # another import stored the same bytes a moment ago
+            self.report.add("duplicate", label, of=earlier)
+            return
         self.report.add("imported", label, sessions=len(rows))
 
 
