@@ -15,7 +15,8 @@ from datetime import date, timedelta
 
 from ..core import advice, training, wear, why
 from ..core.alerts import KINDS, SHOE_KINDS, Condition, Pain, Thresholds, other_pair
-from ..core.episodes import Episode, History, PairHistory, day_view, episode_start, first_unsnoozed
+from ..core.episodes import (HISTORY_DAYS, Episode, History, PairHistory, day_view, episode_start,
+                             first_unsnoozed)
 from ..core.sports import ON_FOOT
 from ..errors import InvalidInput, NotFound
 from .shoes import shoe_view
@@ -93,7 +94,7 @@ def situation(store, config, as_of: date) -> Situation:
     if None in starts:  # an episode older than the window: read the whole history
         past, rows = history(store, as_of, whole=True)
         starts = [episode_start(past, c.kind, c.subject, as_of, t) for c in view.conditions]
-    pains = [p for p in past.pains if as_of - timedelta(days=70) <= p.day <= as_of]
+    pains = [p for p in past.pains if as_of - timedelta(days=HISTORY_DAYS) <= p.day <= as_of]
     return Situation(as_of, view.load, list(zip(rows, view.every_pair)), view.pairs, pains, view.conditions,
                      view.next_pair, t, [Episode(c, s) for c, s in zip(view.conditions, starts)])
 

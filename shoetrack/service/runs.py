@@ -158,7 +158,7 @@ def edit_run(store, run_id: int, *, day=None, km=None, minutes=None, sport=None,
     if minutes is not None:
         changes.update(timer_s=minutes * 60, elapsed_s=minutes * 60)
     if sport is not None:
-        if sport not in ON_FOOT and run_id in store.pins() and store.pins()[run_id] is not None:
+        if sport not in ON_FOOT and store.pins().get(run_id) is not None:
             raise InvalidInput(f"run {run_id} is pinned to a pair and {sport} wears none; "
                                f"`shoetrack assign {run_id} --auto` first")
         changes["sport"] = sport
