@@ -56,7 +56,7 @@ class Daemon:
         sys.dont_write_bytecode = True  # it writes nowhere but its data folder and the inbox
         try:
             self.database = self.context.database
-            self._store().close()  # fail now, clearly, if the database cannot be used
+            self._check_database()  # fail now, clearly, if the database cannot be used
             inbox = ensure_folder(config.inbox)
             # Spooled archives and the worker processes' sockets go here, not to /tmp.
             tempfile.tempdir = str(ensure_folder(self.database.parent / "tmp"))
@@ -145,6 +145,15 @@ class Daemon:
         from .adapters.store import Store
 
         return Store(self.database)
+
+    def _check_database(self) -> None:
+        """Open the database and run SQLite's quick_check: a damaged file is never written to."""
+        from .errors import DamagedDatabase
+
+        with self._store() as store:
+            problem = store.integrity_problem(quick=True)
+        if problem:
+            raise DamagedDatabase(self.database, problem)
 
     def _on_path(self, path: Path) -> None:
         """From watchdog's thread: note the path; the worker does the rest."""

@@ -48,3 +48,15 @@ class InvalidInput(ShoetrackError):
     """A value given on the command line is not acceptable."""
 
     exit_code = EX_USAGE
+
+
+class DamagedDatabase(StorageError):
+    """The database file is damaged (SQLite says it is malformed): nothing more is written."""
+
+    exit_code = 65  # sysexits.h EX_DATAERR; the unit does not restart on it
+
+    def __init__(self, path, detail: str):
+        super().__init__(
+            f"the database {path} is damaged ({detail}); nothing was written to it. Stop the daemon, "
+            "keep the file aside and put back a backup (`shoetrack backup` copies verify themselves)"
+        )

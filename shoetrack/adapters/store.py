@@ -12,11 +12,35 @@ from datetime import datetime, timezone
 from contextlib import contextmanager
 from functools import cached_property
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Callable, Iterable, Iterator
 
-from ..errors import StorageError
+from ..errors import DamagedDatabase, StorageError
 
-BUSY_TIMEOUT_S = 10
+
+def _seconds(name: str, default: float, environ=os.environ) -> float:
+    """A number of seconds from the environment (for tests and slow machines), else the default."""
+    try:
+        value = float(environ.get(name, ""))
+    except ValueError:
+        return default
+    return value if 0 < value < 1e6 else default
+
+
+# SQLite waits this long for another process's write lock by itself (short waits: another
+# writer holds it for one file's transaction, milliseconds).
+BUSY_TIMEOUT_S = _seconds("SHOETRACK_BUSY_TIMEOUT_S", 10)
+# A command's write waits this long in all before giving up (a long-held lock: a migration's
+# backup, another program holding the file).
+WRITE_WAIT_S = _seconds("SHOETRACK_WRITE_WAIT_S", 120)
+
+
+class DatabaseBusy(StorageError):
+    """Another process held the write lock for longer than this store waits; nothing was
+    stored from the step. The daemon tries the step again within seconds."""
+
+
+def _is_busy(exc: sqlite3.OperationalError) -> bool:
+    return (exc.sqlite_errorcode & 0xFF) in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
 
 # Each step brings the schema from the version before it to its own number;
 # statements are separated by ";" at line ends (comments must not hold one).
@@ -162,6 +186,22 @@ def _now() -> str:
     return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def integrity_problem(conn: sqlite3.Connection, *, quick: bool = True) -> str | None:
+    """None when `PRAGMA quick_check` (or the full integrity_check) says ok, else its findings."""
+    try:
+        rows = conn.execute(f"PRAGMA {'quick_check' if quick else 'integrity_check'}(3)").fetchall()
+    except sqlite3.DatabaseError as exc:
+        return str(exc)
+    found = [row[0] for row in rows]
+    return None if found == ["ok"] else "; ".join(found)
+
+
+def is_damage(exc: BaseException) -> bool:
+    """Whether an SQLite error says the file itself is damaged (not busy, full or read-only)."""
+    return isinstance(exc, sqlite3.DatabaseError) and any(
+        words in str(exc) for words in ("malformed", "not a database", "corrupt"))
+
+
 def _create_private(path: Path) -> None:
     """Create the database file readable by its owner only (runs are personal)."""
     try:
@@ -172,10 +212,20 @@ def _create_private(path: Path) -> None:
 
 
 class Store:
-    """The runner's history in one SQLite file."""
+    """The runner's history in one SQLite file.
 
-    def __init__(self, path: Path):
+    A write waits for another process's write lock: SQLite's busy timeout covers the short
+    waits; past it, `on_long_wait` is called once (the CLI says so on a terminal) and the
+    write goes on waiting, up to `write_wait_s` in all, then fails with DatabaseBusy. The
+    daemon passes `write_wait_s=0`: it gives up after the busy timeout and retries soon."""
+
+    # Set by an edge: called once when a write has waited the busy timeout and goes on waiting.
+    on_long_wait: Callable[[], None] | None = None
+
+    def __init__(self, path: Path, *, write_wait_s: float | None = None):
         self.path = path
+        self.write_wait_s = WRITE_WAIT_S if write_wait_s is None else write_wait_s
+        self._said_waiting = False
         folder = path.parent
         if not folder.is_dir():
             what = "is not a folder" if folder.exists() else "does not exist"
@@ -219,10 +269,11 @@ class Store:
         plain BEGIN that reads first is refused at once when another process commits
         in between. A step inside another is a savepoint of it."""
         outer = not self.conn.in_transaction
+        db = self.db  # sqlite-utils is imported before the lock is taken, not while holding it
         try:
             if outer:
-                self.conn.execute("BEGIN IMMEDIATE")
-            with self.db.atomic():
+                self._begin_immediate()
+            with db.atomic():
                 yield
             if outer:
                 self.conn.execute("COMMIT")
@@ -231,6 +282,8 @@ class Store:
                 self.conn.execute("ROLLBACK")
             if not isinstance(exc, sqlite3.OperationalError):
                 raise
+            if _is_busy(exc):
+                raise self._busy(BUSY_TIMEOUT_S) from None
             text = str(exc)
             hint = ("free some disk space, then try again" if "full" in text
                     else "make the file and its folder writable, then try again" if "readonly" in text
@@ -238,20 +291,87 @@ class Store:
             raise StorageError(f"cannot write to the database {self.path}: {text}; nothing was stored "
                                f"from this step ({hint})") from None
 
+    def _begin_immediate(self) -> None:
+        """Take the write lock. SQLite waits the busy timeout itself; when another process
+        holds the lock longer, say so once and keep waiting, up to write_wait_s in all."""
+        import time
+
+        started = time.monotonic()
+        try:
+            self.conn.execute("BEGIN IMMEDIATE")
+            return
+        except sqlite3.OperationalError as exc:
+            if not _is_busy(exc):
+                raise
+        deadline = started + self.write_wait_s
+        if time.monotonic() >= deadline:
+            raise self._busy(time.monotonic() - started)
+        if not self._said_waiting and Store.on_long_wait is not None:
+            self._said_waiting = True
+            Store.on_long_wait()
+        try:
+            while True:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise self._busy(time.monotonic() - started)
+                # SQLite polls the lock (every 0.1 s at most) and takes it as soon as it is free.
+                self.conn.execute(f"PRAGMA busy_timeout = {max(int(left * 1000), 1)}")
+                try:
+                    self.conn.execute("BEGIN IMMEDIATE")
+                    return
+                except sqlite3.OperationalError as exc:
+                    if not _is_busy(exc):
+                        raise
+                time.sleep(0.05)  # refused without waiting (a WAL reset): no busy loop
+        finally:
+            self.conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
+
+    def _busy(self, waited_s: float) -> DatabaseBusy:
+        return DatabaseBusy(
+            f"cannot write to the database {self.path}: another process kept it locked for "
+            f"{waited_s:.0f} s (another shoetrack writing, or a program holding the file open); "
+            "nothing was stored from this step (try again once it is done)")
+
     def _backup_before_migrating(self, version: int) -> None:
         stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
         target = self.path.with_name(f"{self.path.name}.schema{version}-{stamp}.bak")
         self.backup_to(target)
 
     def backup_to(self, target: Path) -> None:
-        """A consistent copy of the database, taken with SQLite's online backup."""
-        fd = os.open(target, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
-        os.close(fd)
-        copy = sqlite3.connect(target)
+        """A consistent copy of the database, taken with SQLite's online backup, then
+        verified (integrity_check on the copy). A copy that cannot be written whole, or
+        that shows damage, is removed: no half or damaged backup is ever left behind."""
         try:
-            self.conn.backup(copy)
-        finally:
-            copy.close()
+            fd = os.open(target, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+        except FileExistsError:
+            raise StorageError(f"{target} already exists; give a new file name for the backup") from None
+        except OSError as exc:
+            raise StorageError(f"cannot create the backup {target}: {exc.strerror}") from None
+        os.close(fd)
+        try:
+            copy = sqlite3.connect(target)
+            try:
+                self.conn.backup(copy)
+                problem = integrity_problem(copy, quick=False)
+            finally:
+                copy.close()
+        except (sqlite3.Error, OSError) as exc:
+            target.unlink(missing_ok=True)
+            if is_damage(exc):
+                raise DamagedDatabase(self.path, str(exc)) from None
+            text = str(exc) if isinstance(exc, sqlite3.Error) else (exc.strerror or str(exc))
+            hint = " (free some disk space, then try again)" if "full" in text or "space" in text else ""
+            raise StorageError(f"cannot write the backup {target}: {text}; no file was left behind{hint}") from None
+        except BaseException:
+            target.unlink(missing_ok=True)
+            raise
+        if problem:
+            target.unlink(missing_ok=True)
+            raise DamagedDatabase(self.path, problem)
+
+    def integrity_problem(self, *, quick: bool = True) -> str | None:
+        """None when SQLite finds the file sound, else what it found (first lines)."""
+        return integrity_problem(self.conn, quick=quick)
 
     def _query(self, sql: str, params=()) -> list[dict]:
         cursor = self.conn.execute(sql, params)
@@ -571,6 +691,19 @@ class Store:
         if rows:
             with self._writing():
                 self.db["announcements"].insert_all(rows)
+
+    def announce_new(self, since_day: str, choose: Callable[[list[dict]], Iterable[dict]]) -> list[dict]:
+        """Record the episodes not announced yet, deciding which under the write lock.
+
+        `choose(announcements)` gets the announcements made on or after `since_day`, read
+        once the write lock is held, and returns the rows to add (kind, subject, started,
+        announced_on). Of several processes checking at once, one records and the others,
+        waiting for the lock, then find its rows. Returns the rows added."""
+        with self._writing():
+            rows = list(choose(self.announcements(since_day)))
+            if rows:
+                self.db["announcements"].insert_all(rows)
+        return rows
 
     def has_undelivered(self) -> bool:
         return self.conn.execute("SELECT 1 FROM announcements WHERE delivered_at IS NULL LIMIT 1").fetchone() is not None

@@ -6,12 +6,14 @@ The option types commands share (days, distances, names...) live in values.py.
 from __future__ import annotations
 
 import json
+import sqlite3
 import sys
 
 import click
 
 from .. import __version__
-from ..errors import ShoetrackError
+from ..adapters.store import is_damage
+from ..errors import DamagedDatabase, ShoetrackError
 from ..service.context import Context
 from .render import one_line
 
@@ -32,6 +34,10 @@ class Group(click.Group):
             return super().invoke(ctx)
         except ShoetrackError as error:
             raise Failure(error) from None
+        except sqlite3.DatabaseError as error:
+            if not is_damage(error):
+                raise
+            raise Failure(DamagedDatabase(ctx.find_object(Context).database, str(error))) from None
 
     def main(self, args=None, prog_name=None, **extra):
         extra["standalone_mode"] = False
