@@ -10,6 +10,7 @@ Quick use::
     from tests import fitgen
     data = fitgen.run("2024-05-01T06:30:00Z", km=10, minutes=50)   # -> bytes
     data = fitgen.activity([fitgen.Session(start=dt, sport=2)], devices=[fitgen.Device(1, 124, 42)])
+    data = fitgen.run("2024-05-01T06:30:00Z", widths={"session": {5: 8}})   # a sport field of 8 bytes
 """
 from __future__ import annotations
 
@@ -22,9 +23,9 @@ PROFILE_VERSION = 2132
 PROTOCOL_VERSION = 0x20
 
 # Base types: struct format and the "invalid" value fitparse decodes as None.
-ENUM, UINT8, SINT32, UINT16, UINT32, UINT32Z = 0x00, 0x02, 0x85, 0x84, 0x86, 0x8C
-_FMT = {ENUM: "B", UINT8: "B", UINT16: "H", SINT32: "i", UINT32: "I", UINT32Z: "I"}
-_INVALID = {ENUM: 0xFF, UINT8: 0xFF, UINT16: 0xFFFF, SINT32: 0x7FFFFFFF, UINT32: 0xFFFFFFFF, UINT32Z: 0}
+ENUM, UINT8, SINT32, UINT16, UINT32, UINT32Z, BYTE = 0x00, 0x02, 0x85, 0x84, 0x86, 0x8C, 0x0D
+_FMT = {ENUM: "B", UINT8: "B", UINT16: "H", SINT32: "i", UINT32: "I", UINT32Z: "I", BYTE: "B"}
+_INVALID = {ENUM: 0xFF, UINT8: 0xFF, UINT16: 0xFFFF, SINT32: 0x7FFFFFFF, UINT32: 0xFFFFFFFF, UINT32Z: 0, BYTE: 0xFF}
 
 # ---------------------------------------------------------------- CRC-16 (FIT SDK)
 _CRC_NIBBLE = (0x0000, 0xCC01, 0xD801, 0x1400, 0xF001, 0x3C00, 0x2800, 0xE401,
@@ -65,18 +66,51 @@ def crc16(data: bytes, crc: int = 0) -> int:
 # ---------------------------------------------------------------- message layouts
 class _Msg:
     """One message layout: given a local type, global message number and (field_num, base_type)
-    pairs; holds the ready definition-record bytes and a Struct packing one data record."""
+    pairs; holds the ready definition-record bytes and a Struct packing one data record.
+    A field given as (field_num, base_type, count) is declared as an array of `count` values."""
 
-    def __init__(self, local: int, global_num: int, fields: list[tuple[int, int]]):
+    def __init__(self, local: int, global_num: int, fields: list[tuple[int, ...]]):
         self.local = local
-        self.invalid = tuple(_INVALID[bt] for _, bt in fields)
+        self.global_num = global_num
+        self.fields = [(f[0], f[1], f[2] if len(f) > 2 else 1) for f in fields]
+        self.invalid = tuple(_INVALID[bt] for _, bt, _ in self.fields)
+        self.arrays = any(count != 1 for _, _, count in self.fields)
         self.definition = struct.pack("<BBBHB", 0x40 | local, 0, 0, global_num, len(fields)) + b"".join(
-            struct.pack("BBB", num, struct.calcsize(_FMT[bt]), bt) for num, bt in fields)
-        self.struct = struct.Struct("<B" + "".join(_FMT[bt] for _, bt in fields))
+            struct.pack("BBB", num, count * struct.calcsize(_FMT[bt]), bt) for num, bt, count in self.fields)
+        self.struct = struct.Struct("<B" + "".join(f"{count}{_FMT[bt]}" for _, bt, count in self.fields))
 
     def pack(self, *values) -> bytes:
-        """Given field values in layout order (None = invalid), return one data record."""
-        return self.struct.pack(self.local, *(i if v is None else v for v, i in zip(values, self.invalid)))
+        """Given field values in layout order (None = invalid), return one data record.
+        An array field takes a tuple of values, or one value followed by invalid ones."""
+        if not self.arrays:
+            return self.struct.pack(self.local, *(i if v is None else v for v, i in zip(values, self.invalid)))
+        flat = []
+        for value, invalid, (_, _, count) in zip(values, self.invalid, self.fields):
+            items = list(value) if isinstance(value, tuple) else [value]
+            items += [None] * (count - len(items))
+            flat.extend(invalid if v is None else v for v in items[:count])
+        return self.struct.pack(self.local, *flat)
+
+    def widened(self, sizes: dict[int, int | tuple[int, int]] | None) -> "_Msg":
+        """This layout with some fields declared wider than their type, as some devices write them:
+        given {field_num: declared size in bytes} (a multiple of the base type's size), or
+        {field_num: (size, base type)} to declare another base type too (BYTE of 1 byte for a sport),
+        return the layout whose such fields are arrays (pack writes the value first, then invalid
+        values)."""
+        if not sizes:
+            return self
+        unknown = set(sizes) - {num for num, _, _ in self.fields}
+        if unknown:
+            raise ValueError(f"no field {sorted(unknown)} in message {self.global_num}")
+        fields = []
+        for num, bt, count in self.fields:
+            if num in sizes:
+                size, bt = sizes[num] if isinstance(sizes[num], tuple) else (sizes[num], bt)
+                count, rest = divmod(size, struct.calcsize(_FMT[bt]))
+                if rest or count < 1:
+                    raise ValueError(f"field {num}: {size} bytes is not a whole number of its type")
+            fields.append((num, bt, count))
+        return _Msg(self.local, self.global_num, fields)
 
 
 FILE_ID = _Msg(0, 0, [(0, ENUM), (1, UINT16), (2, UINT16), (3, UINT32Z), (4, UINT32)])
@@ -173,34 +207,44 @@ def _write_records(b: _Builder, s: Session, t0: int) -> None:
 
 def activity(sessions: list[Session], *, serial: int = 3900000001, manufacturer: int = 1, product: int = 2697,
              devices: list[Device] = (), utc_offset_s: int | None = 0,
-             time_created: datetime | None = None) -> bytes:
+             time_created: datetime | None = None, widths: dict[str, dict[int, int]] | None = None) -> bytes:
     """Given sessions (in order) and creator/device details, return a complete activity FIT file (bytes):
     file_id(type 4), device_info for the creator (index 0) and each Device, then per session optional
     records, then one session message each, then activity.  activity.local_timestamp = last session end
-    + utc_offset_s (omitted when utc_offset_s is None).  time_created defaults to the first start."""
+    + utc_offset_s (omitted when utc_offset_s is None).  time_created defaults to the first start.
+    `widths` declares fields wider than their type, by message ("file_id", "device_info", "session",
+    "activity") and field number, in bytes: {"session": {5: 8}} writes a sport of 8 bytes, the sport
+    first and 7 invalid values after it."""
     if not sessions:
         raise ValueError("an activity needs at least one session")
+    widths = dict(widths or {})
+    file_id, device_info, session, act = (
+        msg.widened(widths.pop(name, None)) for name, msg in
+        (("file_id", FILE_ID), ("device_info", DEVICE_INFO), ("session", SESSION),
+         ("activity", ACTIVITY_NO_LOCAL if utc_offset_s is None else ACTIVITY)))
+    if widths:
+        raise ValueError(f"no message {sorted(widths)} to widen")
     created = fit_time(time_created or sessions[0].start)
     b = _Builder()
-    b.add(FILE_ID, 4, manufacturer, product, serial, created)
-    b.add(DEVICE_INFO, created, 0, None, manufacturer, serial, product, None)
+    b.add(file_id, 4, manufacturer, product, serial, created)
+    b.add(device_info, created, 0, None, manufacturer, serial, product, None)
     for d in devices:
-        b.add(DEVICE_INFO, created, d.index, d.antplus_type, d.manufacturer, d.serial, d.product,
+        b.add(device_info, created, d.index, d.antplus_type, d.manufacturer, d.serial, d.product,
               None if d.antplus_type is None else 1)  # source_type 1 = antplus
     for s in sessions:
         if s.records_every_s:
             _write_records(b, s, fit_time(s.start))
     for i, s in enumerate(sessions):
         timer = s.elapsed_s if s.timer_s is None else s.timer_s
-        b.add(SESSION, i, fit_time(s.end), fit_time(s.start), s.sport, s.sub_sport, _scaled(s.elapsed_s, 1000),
+        b.add(session, i, fit_time(s.end), fit_time(s.start), s.sport, s.sub_sport, _scaled(s.elapsed_s, 1000),
               _scaled(timer, 1000), _scaled(s.distance_m, 100), s.avg_hr, s.ascent_m)
     end = fit_time(sessions[-1].end)
     total_timer = _scaled(sum(s.elapsed_s if s.timer_s is None else s.timer_s for s in sessions), 1000)
     head = (end, total_timer, len(sessions), 0, 26, 1)  # type manual, event activity, event_type stop
     if utc_offset_s is None:
-        b.add(ACTIVITY_NO_LOCAL, *head)
+        b.add(act, *head)
     else:
-        b.add(ACTIVITY, *head, end + utc_offset_s)
+        b.add(act, *head, end + utc_offset_s)
     return b.finish()
 
 
@@ -234,3 +278,9 @@ def run(start: datetime | str, km: float = 5.0, minutes: float = 30.0, *, sport:
     session = Session(start=start, sport=sport, sub_sport=sub_sport, distance_m=None if km is None else km * 1000.0,
                       elapsed_s=minutes * 60.0, **extra)
     return activity([session], **activity_kwargs)
+
+
+def chain(*files: bytes) -> bytes:
+    """Given complete FIT files, return them chained into one (as `cat a.fit b.fit` does): each keeps
+    its own header and CRC, which the FIT protocol allows within a single file."""
+    return b"".join(files)

@@ -234,3 +234,88 @@ def test_big_odd_files_are_decoded_in_a_bounded_child(monkeypatch):
     monkeypatch.setattr(fit, "REFERENCE_SECONDS_PER_MB", 0)
     with pytest.raises(fit.FitDecodeError, match="took longer than 0 s to decode"):
         fit._by_reference_bounded(data)
+
+
+# -- a field declared wider than its type (issue 11) -------------------------------------------
+
+KEPT_FIELD_SIZES = {  # the fields shoetrack keeps, as fitgen writes them: field number -> bytes
+    "file_id": {0: 1, 1: 2, 2: 2, 3: 4, 4: 4},  # type, manufacturer, product, serial, time_created
+    "device_info": {0: 1, 1: 1, 3: 4, 25: 1},  # device_index, device_type, serial_number, source_type
+    # timestamp, start_time, sport, sub_sport, elapsed, timer, distance, avg_heart_rate, total_ascent
+    "session": {253: 4, 2: 4, 5: 1, 6: 1, 7: 4, 8: 4, 9: 4, 16: 1, 22: 2},
+    "activity": {253: 4, 5: 4},  # timestamp, local_timestamp
+}
+EVERY_KEPT_FIELD = {name: {num: size * (2 + num % 7) for num, size in fields.items()}
+                    for name, fields in KEPT_FIELD_SIZES.items()}
+WIDENED = {
+    "sport of 8 bytes": {"session": {5: 8}},
+    "distance of 4 values": {"session": {9: 16}},
+    "sport as 1 raw byte": {"session": {5: (1, fitgen.BYTE)}},
+    "sport as 8 raw bytes": {"session": {5: (8, fitgen.BYTE)}},
+    "every kept field": EVERY_KEPT_FIELD,
+}
+
+
+def widened_run(widths: dict, **kwargs) -> bytes:
+    return fitgen.run("2026-03-02T06:30:00Z", km=7.25, minutes=40, serial=3900000042,
+                      devices=[Device(1, 124, 424242)], utc_offset_s=3600, widths=widths, **kwargs)
+
+
+def only_plain_values(decoded) -> bool:
+    values = [*vars(decoded).values(), *(v for s in decoded.sessions for v in vars(s).values())]
+    return not any(isinstance(v, (tuple, list, dict, bytes, bytearray)) for v in values if v is not decoded.sessions)
+
+
+@pytest.mark.parametrize("widths", WIDENED.values(), ids=WIDENED.keys())
+def test_a_field_wider_than_its_type_counts_as_its_first_element_on_both_paths(widths):
+    data = widened_run(widths)
+    plain = fit.decode(widened_run({}))
+    slow = reference(data)
+    assert slow == plain  # fitparse, as shoetrack drives it, reads the first element
+    assert only_plain_values(slow)
+    [session] = slow.sessions
+    assert (session.sport, session.distance_m, slow.serial, slow.foot_pod_serial) == ("running", 7250.0,
+                                                                                     3900000042, 424242)
+    fast = walked(data)
+    if any(isinstance(size, tuple) for fields in widths.values() for size in fields.values()):
+        assert fast is None  # raw bytes where a number is expected: the walk leaves it to fitparse
+    else:
+        assert fast == slow  # a widened number is walked, and read alike
+    assert fit.decode(data) == plain
+
+
+def test_a_widened_sport_or_distance_is_a_run_in_its_pair(shoetrack, tmp_path):
+    shoetrack("shoes", "add", "Road A", "--default-for", "running", "--since", "2026-01-01")
+    files = [write(tmp_path / "in" / f"{i}.fit", fitgen.run(f"2026-03-{2 + i:02d}T06:30:00Z", km=7.25, minutes=40,
+                                                           devices=[Device(1, 124, 424242)], widths=widths))
+             for i, widths in enumerate(WIDENED.values())]
+    report = shoetrack.json("import", tmp_path / "in")
+    assert sorted(item["path"] for item in report["imported"]) == sorted(map(str, files))
+    runs = shoetrack.json("runs")
+    assert len(runs) == len(files)
+    for run in runs:
+        assert (run["sport"], run["sub_sport"], run["distance_km"], run["shoe"]) == (
+            "running", "generic", 7.25, "Road A"), run
+    shoetrack("shoes", "add", "Podded", "--rule", "foot_pod_serial = 424242", "--since", "2026-01-01")
+    assert {run["shoe"] for run in shoetrack.json("runs")} == {"Podded"}  # the pod's serial is read too
+
+
+def fields_to_widen():
+    """Any kept fields of the four messages, each declared 1 to 4 times as wide."""
+    return st.fixed_dictionaries({
+        name: st.dictionaries(st.sampled_from(sorted(fields)), st.integers(1, 4)).map(
+            lambda chosen, fields=fields: {num: times * fields[num] for num, times in chosen.items()})
+        for name, fields in KEPT_FIELD_SIZES.items()})
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(sessions, fields_to_widen(), st.sampled_from([None, 0, 3600]))
+def test_widened_kept_fields_decode_alike_on_both_paths(legs, widths, offset):
+    if offset is None:
+        widths["activity"].pop(5, None)  # no local_timestamp to widen
+    data = fitgen.activity(legs, devices=[Device(1, 124, 77)], utc_offset_s=offset, widths=widths)
+    slow = reference(data)
+    assert not isinstance(slow, tuple), slow
+    assert only_plain_values(slow)
+    assert walked(data) == slow
+    assert slow == reference(fitgen.activity(legs, devices=[Device(1, 124, 77)], utc_offset_s=offset))

@@ -257,3 +257,111 @@ def test_runs_filters_by_day(shoetrack, inbox):
     shoetrack("import", inbox)
     dates = [r["date"] for r in shoetrack.json("runs", "--since", "2026-04-02", "--until", "2026-04-09")]
     assert dates == ["2026-04-09", "2026-04-05"]
+
+
+# -- chained FIT files (`cat a.fit b.fit > chained.fit`): duplicates are judged per session --
+
+def _starts(shoetrack) -> list[tuple[str, str]]:
+    return sorted((r["start_time"], r["source"]) for r in shoetrack.json("runs"))
+
+
+def test_a_chained_file_decodes_to_every_segments_sessions_on_both_paths():
+    from shoetrack.adapters import fit
+
+    a, b = fitgen.run("2026-03-02T06:30:00Z"), fitgen.run("2026-03-05T18:00:00Z", km=8, utc_offset_s=3600)
+    for data in (fitgen.chain(a, b), fitgen.chain(fitgen.non_activity(2), a, b)):
+        walked = fit._build(fit._messages_by_walk(data))  # the fast walk does not step aside...
+        assert walked == fit._build(fit._messages_by_fitparse(data)) == fit.decode(data)  # ...and agrees
+        assert walked.file_type == "activity"
+        assert [s.start_time.isoformat() for s in walked.sessions] == [
+            "2026-03-02T06:30:00+00:00", "2026-03-05T18:00:00+00:00"]
+
+
+@pytest.mark.parametrize("order", ["ab", "ba"])
+def test_a_chained_file_stores_the_run_that_is_not_stored_yet(shoetrack, inbox, order):
+    a = write(inbox / "a.fit", fitgen.run("2026-03-02T06:30:00Z"))
+    runs = {"a": a.read_bytes(), "b": fitgen.run("2026-03-05T06:30:00Z", km=8)}
+    chained = write(inbox / "later" / "chained.fit", fitgen.chain(*(runs[k] for k in order)))
+    assert shoetrack.json("import", a)["imported"] == [{"path": str(a), "sessions": 1}]
+    report = shoetrack.json("import", chained)
+    assert report["imported"] == [{"path": str(chained), "sessions": 1, "already_stored": 1}]
+    assert report["duplicate"] == []
+    assert _starts(shoetrack) == [("2026-03-02T06:30:00Z", str(a)), ("2026-03-05T06:30:00Z", str(chained))]
+    # The same bytes again: nothing more, and the file is known by its hash.
+    assert shoetrack.json("import", chained)["duplicate"] == [{"path": str(chained), "of": str(chained)}]
+    assert len(shoetrack.json("runs")) == 2
+
+
+def test_single_files_after_their_chained_file_are_duplicates(shoetrack, inbox):
+    a = fitgen.run("2026-03-02T06:30:00Z")
+    b = fitgen.run("2026-03-05T06:30:00Z", km=8)
+    chained = write(inbox / "chained.fit", fitgen.chain(a, b))
+    assert shoetrack.json("import", chained)["imported"] == [{"path": str(chained), "sessions": 2}]
+    report = shoetrack.json("import", write(inbox / "a.fit", a), write(inbox / "b.fit", b))
+    assert report["imported"] == []
+    assert report["duplicate"] == [{"path": str(inbox / "a.fit"), "of": str(chained)},
+                                   {"path": str(inbox / "b.fit"), "of": str(chained)}]
+    assert [source for _, source in _starts(shoetrack)] == [str(chained)] * 2
+
+
+def test_a_chained_file_of_runs_not_yet_stored_stores_them_all(shoetrack, inbox):
+    chained = write(inbox / "chained.fit", fitgen.chain(fitgen.run("2026-03-02T06:30:00Z"),
+                                                        fitgen.run("2026-03-05T06:30:00Z", km=8)))
+    assert shoetrack.json("import", chained) == {
+        "imported": [{"path": str(chained), "sessions": 2}], "duplicate": [], "skipped": [], "failed": []}
+    assert _starts(shoetrack) == [("2026-03-02T06:30:00Z", str(chained)), ("2026-03-05T06:30:00Z", str(chained))]
+
+
+def test_three_chained_files_whose_middle_one_is_stored(shoetrack, inbox):
+    a, b, c = (fitgen.run(f"2026-03-0{day}T06:30:00Z", km=day) for day in (2, 4, 6))
+    middle = write(inbox / "b.fit", b)
+    shoetrack("import", middle)
+    chained = write(inbox / "abc.fit", fitgen.chain(a, b, c))
+    report = shoetrack.json("import", chained)
+    assert report["imported"] == [{"path": str(chained), "sessions": 2, "already_stored": 1}]
+    assert _starts(shoetrack) == [("2026-03-02T06:30:00Z", str(chained)), ("2026-03-04T06:30:00Z", str(middle)),
+                                  ("2026-03-06T06:30:00Z", str(chained))]
+    distances = {r["start_time"][:10]: r["distance_km"] for r in shoetrack.json("runs")}
+    assert distances == {"2026-03-02": pytest.approx(2), "2026-03-04": pytest.approx(4),
+                         "2026-03-06": pytest.approx(6)}
+
+
+def test_a_chained_file_whose_every_run_is_stored_is_a_duplicate(shoetrack, inbox):
+    a = write(inbox / "a.fit", fitgen.run("2026-03-02T06:30:00Z"))
+    b = write(inbox / "b.fit", fitgen.run("2026-03-05T06:30:00Z", km=8))
+    shoetrack("import", a, b)
+    chained = write(inbox / "chain" / "ab.fit", fitgen.chain(a.read_bytes(), b.read_bytes()))
+    report = shoetrack.json("import", chained)
+    assert report["imported"] == []
+    assert report["duplicate"] == [{"path": str(chained), "of": str(a)}]
+    assert len(shoetrack.json("runs")) == 2
+
+
+def test_a_file_chained_to_itself_stores_its_run_once(shoetrack, inbox):
+    run = fitgen.run("2026-03-02T06:30:00Z")
+    twice = write(inbox / "twice.fit", fitgen.chain(run, run))
+    assert shoetrack.json("import", twice)["imported"] == [{"path": str(twice), "sessions": 1, "already_stored": 1}]
+    assert _starts(shoetrack) == [("2026-03-02T06:30:00Z", str(twice))]
+
+
+def test_a_run_chained_after_a_settings_file_is_imported(shoetrack, inbox):
+    chained = write(inbox / "chained.fit", fitgen.chain(fitgen.non_activity(2), fitgen.run("2026-03-02T06:30:00Z")))
+    assert shoetrack.json("import", chained)["imported"] == [{"path": str(chained), "sessions": 1}]
+    assert _starts(shoetrack) == [("2026-03-02T06:30:00Z", str(chained))]
+
+
+def test_multisport_legs_are_judged_one_by_one(shoetrack, inbox):
+    from datetime import timedelta
+
+    start = datetime(2026, 5, 3, 7, 0, tzinfo=timezone.utc)
+    run_leg = Session(start + timedelta(minutes=105), sport=1, distance_m=10000, elapsed_s=2700)
+    phone = write(inbox / "1-phone-run.fit", fitgen.activity([run_leg], serial=222))
+    tri = write(inbox / "2-watch-tri.fit", fitgen.activity(
+        [Session(start, sport=5, distance_m=1500, elapsed_s=1800),
+         Session(start + timedelta(minutes=32), sport=2, distance_m=40000, elapsed_s=4200), run_leg]))
+    report = shoetrack.json("import", inbox)
+    assert report["imported"] == [{"path": str(phone), "sessions": 1},
+                                  {"path": str(tri), "sessions": 2, "already_stored": 1}]
+    rows = shoetrack.json("runs", "--all-sports")
+    assert sorted((r["sport"], r["source"]) for r in rows) == [
+        ("cycling", str(tri)), ("running", str(phone)), ("swimming", str(tri))]

@@ -54,7 +54,10 @@ def _utc(value) -> datetime | None:
 
 
 def _name(value) -> str | None:
-    return None if value is None else str(value)
+    """A profile name, or a number the profile has no name for; nothing else."""
+    if isinstance(value, str):
+        return value
+    return str(value) if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 def _number(value) -> float | None:
@@ -124,14 +127,46 @@ def _utc_offset(activity: dict | None) -> int | None:
     return offset if abs(offset) <= 14 * 3600 else None
 
 
-def _messages_by_fitparse(data: bytes) -> list[tuple[str, dict]]:
-    """The wanted messages as (name, values), decoded by fitparse, the reference."""
+class _FitFile(fitparse.FitFile):
+    """fitparse, except that in the wanted messages a field declared wider than
+    its type (an array where one value is expected, like a `sport` of 8 bytes)
+    stands for its first element, as in the FIT SDK and fitdecode. fitparse
+    would keep the whole tuple, unnamed and unscaled (and fail on a widened
+    time); here the element is named, scaled and checked for validity like any
+    single value, and picks subfields as one."""
+
+    def _parse_raw_values_from_data_message(self, def_mesg):
+        raw_values = super()._parse_raw_values_from_data_message(def_mesg)
+        if def_mesg.mesg_num not in _NAMES:
+            return raw_values
+        fields = def_mesg.field_defs + def_mesg.dev_field_defs
+        for i, (field_def, raw) in enumerate(zip(fields, raw_values)):
+            if isinstance(raw, tuple):
+                first = raw[0] if raw else None
+                if field_def.base_type.name == "byte" and first == 0xFF:
+                    first = None  # fitparse checks a byte array as a whole, not element by element
+                raw_values[i] = first
+        return raw_values
+
+
+def _messages_by_fitparse(data: bytes) -> list[tuple[int, str, dict]]:
+    """The wanted messages as (segment, name, values), decoded by fitparse, the
+    reference; the segment counts the FIT files of a chain from 0."""
     # fitparse keeps developer-field types in a module-wide table; clearing it
     # makes every file decode as it would in a fresh process.
     fitparse.records.DEV_TYPES.clear()
-    with fitparse.FitFile(io.BytesIO(data), check_crc=True) as fit:
+    with _FitFile(io.BytesIO(data), check_crc=True) as fit:
         fit._messages = _Discard()
-        return [(m.name, m.get_values()) for m in fit.get_messages(WANTED)]
+        # fitparse reads the header of each further file of a chain just before that
+        # file's first message: counting those reads tells which file a message is from.
+        segment, read_header = [0], fit._parse_file_header
+
+        def next_segment() -> None:
+            segment[0] += 1
+            read_header()
+
+        fit._parse_file_header = next_segment
+        return [(segment[0], m.name, m.get_values()) for m in fit.get_messages(WANTED)]
 
 
 _NAMES = {0: "file_id", 18: "session", 23: "device_info", 34: "activity"}
@@ -174,41 +209,82 @@ def _render(mesg: int, raw: dict) -> dict:
     return values
 
 
-def _messages_by_walk(data: bytes) -> list[tuple[str, dict]]:
-    return [(_NAMES[mesg], _render(mesg, raw)) for mesg, raw in walk(data)]
+def _messages_by_walk(data: bytes) -> list[tuple[int, str, dict]]:
+    return [(segment, _NAMES[mesg], _render(mesg, raw)) for segment, mesg, raw in walk(data)]
 
 
-def _build(messages: list[tuple[str, dict]]) -> DecodedFile:
-    file_id: dict | None = None
-    sessions: list[dict] = []
-    foot_pod = None
-    activity: dict | None = None
-    for name, values in messages:
+def _single(value):
+    """One value, never a container: the first element of an array (both decoders
+    already give it; this guards whatever else could slip through), no raw bytes."""
+    while isinstance(value, (tuple, list)):
+        value = value[0] if value else None
+    return None if isinstance(value, (bytes, bytearray, memoryview, dict, set)) else value
+
+
+class _Part:
+    """What shoetrack reads of one FIT file of a chain (`cat a.fit b.fit`)."""
+
+    def __init__(self):
+        self.file_id: dict | None = None
+        self.sessions: list[dict] = []
+        self.foot_pod = None
+        self.activity: dict | None = None
+
+
+def _parts(messages: list[tuple[int, str, dict]]) -> list[_Part]:
+    """The wanted messages, grouped by the FIT file of a chain they belong to. A
+    segment without a typed file_id of its own (devices that split one recording
+    into several segments write none) continues the file before it."""
+    parts = [_Part()]
+    typed_segments = set()
+    for segment, name, values in messages:
+        values = {key: _single(value) for key, value in values.items()}
+        part = parts[-1]
+        if name == "file_id" and segment not in typed_segments:
+            typed_segments.add(segment)
+            if part.file_id is not None and values.get("type") is not None:
+                part = _Part()
+                parts.append(part)
         if name == "file_id":
-            file_id = file_id or values
+            part.file_id = part.file_id or values
         elif name == "session":
-            sessions.append(values)
+            part.sessions.append(values)
         elif name == "device_info":
             kind = values.get("antplus_device_type", values.get("device_type"))
             if kind in FOOT_POD_TYPES and values.get("serial_number"):
-                foot_pod = foot_pod or values["serial_number"]
+                part.foot_pod = part.foot_pod or values["serial_number"]
         elif name == "activity":
-            activity = activity or values
+            part.activity = part.activity or values
+    return parts
+
+
+def _build(messages: list[tuple[int, str, dict]]) -> DecodedFile:
+    parts = _parts(messages)
+    file_id = parts[0].file_id
     if file_id is None:
         raise FitDecodeError("no file_id message: not a complete FIT file")
-    file_type = file_id.get("type")
-    if file_type is None:
+    if file_id.get("type") is None:
         raise FitDecodeError("file_id has no file type")
-    clock = _Clock(activity)
-    fallback = clock(file_id.get("time_created"))
+    # A chain is an activity when any of its files is one, and then holds the
+    # sessions of its activities; each file's own clock dates its sessions.
+    kept = [p for p in parts if p.file_id.get("type") == "activity"] or parts
+    file_id = kept[0].file_id
+    file_type = file_id.get("type")
+    sessions = []
+    for part in kept:
+        clock = _Clock(part.activity)
+        fallback = clock(part.file_id.get("time_created"))
+        sessions.extend(_session(s, clock, fallback) for s in part.sessions)
+    foot_pod = next((p.foot_pod for p in kept if p.foot_pod is not None), None)
+    offset = next((o for o in (_utc_offset(p.activity) for p in kept) if o is not None), None)
     return DecodedFile(
         file_type=str(file_type) if isinstance(file_type, str) else f"type {file_type}",
-        sessions=tuple(_session(s, clock, fallback) for s in sessions),
+        sessions=tuple(sessions),
         manufacturer=_name(file_id.get("manufacturer")),
         product=_name(file_id.get("garmin_product", file_id.get("product"))),
         serial=file_id.get("serial_number") if isinstance(file_id.get("serial_number"), int) else None,
         foot_pod_serial=foot_pod if isinstance(foot_pod, int) else None,
-        utc_offset_s=_utc_offset(activity),
+        utc_offset_s=offset,
     )
 
 
@@ -235,10 +311,11 @@ def _by_reference(data: bytes) -> DecodedFile:
         raise FitDecodeError(f"corrupt: could not decode ({type(exc).__name__}{': ' if detail else ''}{detail})") from None
 
 
-def _bounded_child(data: bytes, pipe) -> None:
+def _bounded_child(data: bytes, pipe, lifeline) -> None:
     """In a child process: decode with fitparse under a memory ceiling, send the outcome."""
     import resource
 
+    _follow_parent(lifeline)
     resource.setrlimit(resource.RLIMIT_AS, (REFERENCE_MEMORY, REFERENCE_MEMORY))
     seconds = int(REFERENCE_SECONDS + REFERENCE_SECONDS_PER_MB * len(data) / 1e6) + 1
     resource.setrlimit(resource.RLIMIT_CPU, (seconds, seconds + 5))  # outlives no parent for long
@@ -252,12 +329,14 @@ def _by_reference_bounded(data: bytes) -> DecodedFile:
     limit = REFERENCE_SECONDS + REFERENCE_SECONDS_PER_MB * len(data) / 1e6
     context = multiprocessing.get_context("forkserver")
     receive, send = context.Pipe(duplex=False)
-    child = context.Process(target=_bounded_child, args=(data, send), daemon=True)
+    lifeline = Lifeline(context)
+    child = context.Process(target=_bounded_child, args=(data, send, lifeline.end), daemon=True)
     try:
         child.start()
     except OSError:  # no process can be started (e.g. a temp folder path too long for a socket)
         receive.close()
         send.close()
+        lifeline.close()
         return _by_reference(data)
     send.close()
     try:
@@ -270,6 +349,7 @@ def _by_reference_bounded(data: bytes) -> DecodedFile:
         child.kill()
         child.join()
         receive.close()
+        lifeline.close()
     if status == "error":
         raise FitDecodeError(result)
     return result
@@ -292,21 +372,40 @@ def decode(data: bytes) -> DecodedFile:
     return _by_reference_bounded(data)
 
 
-def _follow_parent(parent: int) -> None:
-    """In a worker: exit as soon as the importing process is gone (even killed with
-    SIGKILL), instead of waiting forever for work that will never come."""
+class Lifeline:
+    """A pipe whose writing end only this process ever holds. A child process given
+    the reading end (`end`) sees it close the moment this process is gone, however
+    it ends: killed with SIGKILL, and even while it waits, a zombie, to be reaped
+    (os.kill(pid, 0) still finds a zombie, and a pid can be reused).
+
+    Children are started by the fork server, which passes them only the file
+    descriptors they are given: no other process holds the writing end.
+    """
+
+    def __init__(self, context):
+        self.end, self._held = context.Pipe(duplex=False)
+
+    def close(self) -> None:
+        self._held.close()
+        self.end.close()
+
+
+def _follow_parent(lifeline) -> None:
+    """In a child process (a pool worker, a bounded decoder): exit as soon as the
+    process that started the import is gone, instead of decoding, or waiting
+    forever, for it. With the decoding processes gone, the fork server, which
+    exits once no process holds its own lifeline (they all do), follows them.
+    """
     import threading
-    import time
 
     def watch() -> None:
-        while True:
-            time.sleep(1)
-            try:
-                os.kill(parent, 0)
-            except ProcessLookupError:
-                os._exit(0)
+        try:
+            lifeline.recv_bytes()  # nothing is ever sent: this returns at the end of the pipe
+        except (EOFError, OSError):
+            pass
+        os._exit(1)
 
-    threading.Thread(target=watch, daemon=True).start()
+    threading.Thread(target=watch, name="follow-parent", daemon=True).start()
 
 
 def _outcome(decoder, data: bytes) -> tuple[str, object]:
@@ -334,6 +433,7 @@ class Decoder:
     def __init__(self, workers: int | None = None):
         self.workers = workers or os.cpu_count() or 1
         self.pool = None
+        self.lifeline: Lifeline | None = None
         self.count = 0
 
     @property
@@ -345,8 +445,9 @@ class Decoder:
         self.count += 1
         if self.pool is None and self.workers > 1 and self.count > self.INLINE_FIRST:
             context = multiprocessing.get_context("forkserver")
+            self.lifeline = Lifeline(context)
             self.pool = ProcessPoolExecutor(self.workers, mp_context=context,
-                                            initializer=_follow_parent, initargs=(os.getpid(),))
+                                            initializer=_follow_parent, initargs=(self.lifeline.end,))
         if self.pool is not None:
             try:
                 return self.pool.submit(decode_outcome, data)
@@ -354,7 +455,7 @@ class Decoder:
                 # Workers cannot start (e.g. the temp folder's path is too long for the
                 # forkserver's socket): decode in this process instead.
                 self.pool.shutdown(wait=False, cancel_futures=False)
-                self.pool = None
+                self._drop_pool()
                 self.workers = 1
         done = Future()
         done.set_result(decode_outcome(data))
@@ -365,13 +466,21 @@ class Decoder:
         try:
             return future.result()
         except BrokenProcessPool:
-            self.workers, self.pool = 1, None
+            self.workers = 1
+            self._drop_pool()
             return decode_outcome(data_again())
+
+    def _drop_pool(self) -> None:
+        """Forget the pool; any of its workers still running exits with the lifeline."""
+        self.pool = None
+        if self.lifeline is not None:
+            self.lifeline.close()
+            self.lifeline = None
 
     def close(self) -> None:
         if self.pool is not None:
             self.pool.shutdown(wait=True, cancel_futures=True)
-            self.pool = None
+        self._drop_pool()
 
     def __enter__(self) -> "Decoder":
         return self

@@ -9,7 +9,7 @@ field values of the few wanted messages.
 It is only ever right or silent. Damage that fitparse, reading the same
 structure, would also reject (truncation, a bad CRC, an undefined layout)
 raises Broken with the reason. Anything else it cannot read with certainty (a
-wanted message with a compressed timestamp or an array field, developer fields
+wanted message with a compressed timestamp or a non-numeric field, developer fields
 it cannot size) raises Uncertain, and the caller hands the file to fitparse,
 the reference decoder, which then produces fitparse's own result or error.
 """
@@ -155,8 +155,10 @@ def _definition(data: bytes, pos: int, header: int, developers: dict) -> tuple[_
                 pass  # the developer field's name
             elif base not in NUMERIC and base not in FLOATS:
                 raise Uncertain("wanted field of a non-numeric type")
-            elif field_size != BASE_SIZE[base]:
-                raise Uncertain("wanted field holds an array")
+            elif field_size != BASE_SIZE[base] and (mesg not in WANTED or not field_size):
+                raise Uncertain("a developer registry field holds an array, or a field is empty")
+            # A wider field (a sport of 8 bytes) is an array where one value is expected:
+            # only its first element is read, as in the FIT SDK (fit.py has fitparse agree).
             fields.append((number, size, base, field_size))
         size += field_size
     pos += 3 * count
@@ -190,17 +192,20 @@ def _register(mesg: int, values: dict, developers: dict) -> None:
     developers[index][number] = (BASE_SIZE[base], values.get(3) or f"unnamed_dev_field_{number}")
 
 
-def walk(data: bytes) -> list[tuple[int, dict[int, object]]]:
-    """The wanted messages of a FIT file, in order, as (global number, {field: raw value}).
+def walk(data: bytes) -> list[tuple[int, int, dict[int, object]]]:
+    """The wanted messages of a FIT file, in order, as (segment, global number,
+    {field: raw value}); the segment counts the FIT files of a chain from 0.
 
     Raises Uncertain whenever the reference decoder must decide.
     """
-    found: list[tuple[int, dict]] = []
+    found: list[tuple[int, int, dict]] = []
     developers: dict = {}
     length = len(data)
     pos = 0
+    segment = -1
     while True:  # one pass per FIT file in a chain
         start = pos
+        segment += 1
         if length - pos < 12:
             raise Broken(TRUNCATED)
         header_size, _, _, data_size, signature = HEADER.unpack_from(data, pos)
@@ -243,7 +248,7 @@ def walk(data: bytes) -> list[tuple[int, dict[int, object]]]:
                     if definition.mesg in REGISTRY:
                         _register(definition.mesg, values, developers)
                     else:
-                        found.append((definition.mesg, values))
+                        found.append((segment, definition.mesg, values))
                     pos += 1 + definition.size
                 else:
                     # Step over the whole run of messages that share this header.

@@ -4,28 +4,52 @@
 `entries(unit)` yields one entry per candidate file inside a unit: either a
 Candidate (something to read) or a Refusal (refused before reading, with the
 outcome it gets and why). A Candidate from an archive reads from the
-open archive: call its `read` before asking for the next entry. Archives are read in place; nested zips are
-spooled to a private temp file, never unpacked by name, so member names cannot
-escape anywhere. Limits guard against zip bombs.
+open archive: call its `read` before asking for the next entry. Archives are
+read in place; a nested zip is read where it lies when stored uncompressed, else
+in memory (past MAX_ARCHIVES_IN_MEMORY, in a private temp file); nothing is
+unpacked by name, so member names cannot escape anywhere.
+
+Zip bombs are refused by what the archive declares, before anything is
+unpacked: a FIT member over 64 MiB, a member over 1 MiB that claims to unpack
+more than 100 times the bytes it occupies, anything past the archive's budget
+(what one archive may unpack in all, nested archives included). While reading,
+a member that gives more than its declared size is stopped one byte past it.
 """
 
 from __future__ import annotations
 
+import copy
 import gzip
 import io
 import os
 import stat
+import struct
 import tempfile
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Callable, Iterator
 
-MAX_FIT_BYTES = 64 * 1024 * 1024  # the largest real activity files are a few MB
-MAX_NESTED_ZIP_BYTES = 8 * 1024 * 1024 * 1024
+MiB = 1024 * 1024
+GiB = 1024 * MiB
+MAX_FIT_BYTES = 64 * MiB  # the largest real activity files are a few MB
+MAX_RATIO = 100  # real FIT files deflate 2-10:1; zeros deflate 1000:1
+RATIO_FLOOR = 1 * MiB  # members up to this size may compress as they like
+BUDGET_FLOOR = 4 * GiB  # what one archive may unpack in all, nested archives included...
+BUDGET_PER_BYTE = 16  # ...or 16 times its own size, if that is more
+MAX_ARCHIVES_IN_MEMORY = 256 * MiB  # compressed nested archives held at once; beyond, a temp file
 MAX_ZIP_DEPTH = 4  # a Garmin export nests zips two deep
 MAX_ZIP_MEMBERS = 500_000
 CHUNK = 1024 * 1024
+METHODS = {zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED}  # bzip2 and lzma cannot be read in bounded steps
+UNPACK_IT = "unpack it yourself and import the folder if you trust it"
+
+
+class Meter:
+    """Bytes this process has unpacked from archives and .gz files (for tests and diagnosis)."""
+
+    unpacked = 0
 
 
 class SourceError(Exception):
@@ -68,6 +92,35 @@ def _sniff(head: bytes) -> str:
     return "fit"
 
 
+def _size(n: int) -> str:
+    for unit, scale in (("GiB", GiB), ("MiB", MiB), ("KiB", 1024)):
+        if n >= scale:
+            return f"{n / scale:.3g} {unit}"
+    return f"{n} bytes"
+
+
+class _Budget:
+    """What one archive may unpack in all, across every nesting level."""
+
+    def __init__(self, archive_size: int):
+        self.total = max(BUDGET_FLOOR, BUDGET_PER_BYTE * archive_size)
+        self.left = self.total
+        self.in_memory = 0  # bytes of nested archives held in memory right now
+
+    def refusal(self) -> str:
+        return f"the archive would unpack to more than {_size(self.total)} in all: not read; {UNPACK_IT}"
+
+    def spend(self, n: int) -> None:
+        self.left -= n
+        if self.left < 0:
+            raise SourceError(self.refusal())
+
+
+def _ratio_refusal(size: int, packed: int) -> str:
+    return (f"would unpack to {_size(size)} from {_size(packed)}, over {MAX_RATIO}:1 like a zip bomb: "
+            f"not read; {UNPACK_IT}")
+
+
 def _read_capped(stream, limit: int, what: str) -> bytes:
     """Read a stream fully, refusing to go past `limit` bytes (sizes in headers can lie)."""
     parts, total = [], 0
@@ -77,16 +130,29 @@ def _read_capped(stream, limit: int, what: str) -> bytes:
             return b"".join(parts)
         total += len(chunk)
         if total > limit:
-            raise SourceError(f"{what} is larger than {limit // (1024 * 1024)} MiB: not an activity file")
+            raise SourceError(f"{what} is larger than {limit // MiB} MiB: not an activity file")
         parts.append(chunk)
 
 
-def _gunzip(data: bytes) -> bytes:
+def _gunzip(data: bytes, budget: _Budget | None = None) -> bytes:
+    parts, total = [], 0
     try:
         with gzip.GzipFile(fileobj=io.BytesIO(data)) as stream:
-            return _read_capped(stream, MAX_FIT_BYTES, "decompressed file")
-    except (OSError, EOFError, gzip.BadGzipFile) as exc:
+            while chunk := stream.read(CHUNK):
+                total += len(chunk)
+                Meter.unpacked += len(chunk)
+                if total > MAX_FIT_BYTES:
+                    raise SourceError(f"decompressed file is larger than {MAX_FIT_BYTES // MiB} MiB: "
+                                      "not an activity file")
+                if total > RATIO_FLOOR and total > MAX_RATIO * len(data):
+                    raise SourceError(f"unpacks to over {MAX_RATIO} times its {_size(len(data))} like a zip bomb: "
+                                      f"stopped; {UNPACK_IT}")
+                if budget is not None:
+                    budget.spend(len(chunk))
+                parts.append(chunk)
+    except (OSError, EOFError, zlib.error) as exc:
         raise SourceError(f"not a valid gzip file ({exc})") from None
+    return b"".join(parts)
 
 
 def _read_file(path: Path, kind: str) -> bytes:
@@ -109,23 +175,82 @@ def _unsafe_member(name: str) -> bool:
     return pure.is_absolute() or ".." in pure.parts
 
 
-def _zip_entries(opener: Callable, label: str, depth: int, on_found: Callable[[int], None]) -> Iterator[Entry]:
+ZIP_ERRORS = (zipfile.BadZipFile, OSError, EOFError, ValueError, RuntimeError, NotImplementedError)
+
+
+def _room(archive: zipfile.ZipFile, infos: list[zipfile.ZipInfo]) -> dict[int, int]:
+    """For each member's offset, the bytes up to the next member (or the central
+    directory): all the room its compressed data can really take, whatever it claims."""
+    offsets = sorted({info.header_offset for info in infos} | {archive.start_dir})
+    return {start: end - start for start, end in zip(offsets, offsets[1:])}
+
+
+def _refuse_member(member: zipfile.ZipInfo, kind: str, room: int, budget: _Budget) -> tuple[str, str] | None:
+    """(outcome, reason) for a member refused by what the archive declares, before a byte is unpacked."""
+    if member.compress_type not in METHODS:
+        method = {zipfile.ZIP_BZIP2: "bzip2", zipfile.ZIP_LZMA: "lzma"}.get(member.compress_type,
+                                                                          f"method {member.compress_type}")
+        return "skipped", f"compressed with {method}, which shoetrack does not unpack: {UNPACK_IT}"
+    if member.flag_bits & 0x1:
+        return "skipped", f"encrypted, which shoetrack does not read: {UNPACK_IT}"
+    size = member.file_size
+    if kind != "zip" and size > MAX_FIT_BYTES:
+        return "failed", f"archive member is larger than {MAX_FIT_BYTES // MiB} MiB: not an activity file"
+    packed = min(member.compress_size, room)
+    if size > RATIO_FLOOR and size > MAX_RATIO * packed:
+        return "skipped", _ratio_refusal(size, packed)
+    if kind != "zip" and size > budget.left:
+        return "skipped", budget.refusal()
+    return None
+
+
+def _unpack(archive: zipfile.ZipFile, member: zipfile.ZipInfo, write: Callable[[bytes], object],
+            budget: _Budget | None) -> None:
+    """Copy a member out, counting it against the budget and stopping one byte past
+    its declared size: a header that lies does not get to unpack more."""
+    declared = member.file_size
+    probe = copy.copy(member)
+    probe.file_size = declared + 1  # zipfile stops at file_size: one byte more shows a lie...
+    probe.CRC = None  # ...and would fail its checksum first: checked here instead
+    total = crc = 0
+    try:
+        with archive.open(probe) as stream:
+            while chunk := stream.read(min(CHUNK, declared + 1 - total)):
+                total += len(chunk)
+                Meter.unpacked += len(chunk)
+                if total > declared:
+                    raise SourceError(f"holds more than the {declared} bytes its header declares "
+                                      "(a damaged or forged archive): not read; download it again")
+                if budget is not None:
+                    budget.spend(len(chunk))
+                crc = zlib.crc32(chunk, crc)
+                write(chunk)
+    except ZIP_ERRORS as exc:
+        raise SourceError(f"cannot read from archive ({exc})") from None
+    if crc != member.CRC:
+        raise SourceError(f"cannot read from archive (Bad CRC-32 for file {member.filename!r})")
+
+
+def _zip_entries(source, label: str, depth: int, on_found: Callable[[int], None],
+                 budget: _Budget) -> Iterator[Entry]:
     if depth > MAX_ZIP_DEPTH:
         yield Refusal(label, "skipped", f"archive nested deeper than {MAX_ZIP_DEPTH} levels: not opened")
         return
     try:
-        archive = zipfile.ZipFile(opener())
+        archive = zipfile.ZipFile(source)
     except (zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
         yield Refusal(label, "failed", f"not a readable zip archive ({exc})")
         return
     with archive:
-        members = [m for m in archive.infolist() if not m.is_dir() and kind_of(m.filename)]
+        everything = archive.infolist()
+        members = [m for m in everything if not m.is_dir() and kind_of(m.filename)]
         if len(members) > MAX_ZIP_MEMBERS:
             yield Refusal(label, "skipped", f"archive lists {len(members)} files, over the limit of {MAX_ZIP_MEMBERS}")
             return
         if not members:
             yield Refusal(label, "skipped", "archive holds no .fit, .fit.gz or .zip files")
             return
+        room = _room(archive, everything)
         on_found(len(members) - 1)  # the archive counted as one file so far
         for member in sorted(members, key=lambda m: m.filename):
             inner = f"{label}!{member.filename}"
@@ -133,47 +258,115 @@ def _zip_entries(opener: Callable, label: str, depth: int, on_found: Callable[[i
                 yield Refusal(inner, "skipped", "unsafe name in archive (absolute or with ..): not read")
                 continue
             kind = kind_of(member.filename)
-            if kind == "zip":
-                yield from _nested_zip(archive, member, inner, depth, on_found)
+            space = room.get(member.header_offset, 0)
+            refused = _refuse_member(member, kind, space, budget)
+            if refused:
+                yield Refusal(inner, *refused)
+            elif kind == "zip":
+                yield from _nested_zip(archive, source, member, inner, depth, on_found, budget, space)
             else:
-                yield Candidate(inner, _member_reader(archive, member, kind))
+                yield Candidate(inner, _member_reader(archive, member, kind, budget))
 
 
-def _member_reader(archive: zipfile.ZipFile, member: zipfile.ZipInfo, kind: str) -> Callable[[], bytes]:
+def _member_reader(archive: zipfile.ZipFile, member: zipfile.ZipInfo, kind: str,
+                   budget: _Budget) -> Callable[[], bytes]:
+    charged = []  # read again (a decoding worker died): the budget is not spent twice
+
     def read() -> bytes:
-        try:
-            with archive.open(member) as stream:
-                data = _read_capped(stream, MAX_FIT_BYTES, "archive member")
-        except (zipfile.BadZipFile, OSError, EOFError, ValueError, RuntimeError, NotImplementedError) as exc:
-            raise SourceError(f"cannot read from archive ({exc})") from None
-        return _gunzip(data) if kind == "fitgz" else data
+        parts: list[bytes] = []
+        spend = None if charged else budget
+        charged.append(True)
+        _unpack(archive, member, parts.append, spend)
+        data = b"".join(parts)
+        return _gunzip(data, spend) if kind == "fitgz" else data
 
     return read
 
 
-def _nested_zip(archive: zipfile.ZipFile, member: zipfile.ZipInfo, label: str, depth: int,
-                on_found: Callable[[int], None]) -> Iterator[Entry]:
-    # The inner zip needs random access: copy it, capped, to a private temp
-    # file that disappears when we are done with it.
-    with tempfile.TemporaryFile(prefix="shoetrack-") as spool:
-        try:
-            with archive.open(member) as stream:
-                total = 0
-                while chunk := stream.read(CHUNK):
-                    total += len(chunk)
-                    if total > MAX_NESTED_ZIP_BYTES:
-                        yield Refusal(label, "skipped", "nested archive larger than 8 GiB: not opened")
-                        return
-                    spool.write(chunk)
-        except (zipfile.BadZipFile, OSError, EOFError, ValueError, RuntimeError, NotImplementedError) as exc:
-            yield Refusal(label, "failed", f"cannot read nested archive ({exc})")
-            return
+class _Window(io.RawIOBase):
+    """A stretch of a seekable file, read where it lies: a zip stored uncompressed
+    inside another is opened without copying a byte."""
 
-        def reopen():
-            spool.seek(0)
-            return spool
+    def __init__(self, base, start: int, length: int):
+        super().__init__()
+        self._base, self._start, self._length, self._pos = base, start, length, 0
 
-        yield from _zip_entries(reopen, label, depth + 1, on_found)
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._pos
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        pos = offset + (0, self._pos, self._length)[whence]
+        if pos < 0:
+            raise OSError("seek before the start of a nested archive")
+        self._pos = pos
+        return pos
+
+    def readinto(self, buffer) -> int:
+        n = min(len(buffer), self._length - self._pos)
+        if n <= 0:
+            return 0
+        self._base.seek(self._start + self._pos)
+        data = self._base.read(n)
+        buffer[:len(data)] = data
+        self._pos += len(data)
+        return len(data)
+
+
+def _in_place(source, member: zipfile.ZipInfo, room: int) -> _Window | None:
+    """A nested zip stored uncompressed, as a window on its archive; None if it must be unpacked."""
+    if (member.compress_type != zipfile.ZIP_STORED or member.flag_bits & 0x1
+            or member.compress_size != member.file_size):
+        return None
+    try:
+        source.seek(member.header_offset)
+        header = source.read(30)
+    except (OSError, ValueError):
+        return None
+    if len(header) != 30 or header[:4] != b"PK\x03\x04":
+        return None
+    name_length, extra_length = struct.unpack_from("<HH", header, 26)
+    skip = 30 + name_length + extra_length
+    if skip + member.compress_size > room:  # it would overlap the next member
+        return None
+    return _Window(source, member.header_offset + skip, member.compress_size)
+
+
+def _nested_zip(archive: zipfile.ZipFile, source, member: zipfile.ZipInfo, label: str, depth: int,
+                on_found: Callable[[int], None], budget: _Budget, room: int) -> Iterator[Entry]:
+    window = _in_place(source, member, room)
+    if window is not None:
+        yield from _zip_entries(window, label, depth + 1, on_found, budget)
+        return
+    # A compressed inner zip needs random access: unpack it, within the budget,
+    # in memory or (past MAX_ARCHIVES_IN_MEMORY) to a private temp file that
+    # disappears when we are done with it.
+    size = member.file_size
+    if size > budget.left:
+        yield Refusal(label, "skipped", budget.refusal())
+        return
+    held = size if budget.in_memory + size <= MAX_ARCHIVES_IN_MEMORY else None
+    try:
+        holder = io.BytesIO() if held is not None else tempfile.TemporaryFile(prefix="shoetrack-")
+    except OSError as exc:
+        yield Refusal(label, "failed", f"cannot make a temp file for a nested archive ({exc.strerror or exc})")
+        return
+    budget.in_memory += held or 0
+    try:
+        with holder:
+            try:
+                _unpack(archive, member, holder.write, budget)
+            except SourceError as exc:
+                yield Refusal(label, "failed", str(exc))
+                return
+            yield from _zip_entries(holder, label, depth + 1, on_found, budget)
+    finally:
+        budget.in_memory -= held or 0
 
 
 @dataclass(frozen=True)
@@ -193,9 +386,19 @@ def entries(unit: Unit, on_found: Callable[[int], None] = lambda extra: None) ->
     it was counted as, as each archive is opened (for progress).
     """
     if unit.kind == "zip":
-        yield from _zip_entries(lambda: open(unit.path, "rb"), str(unit.path), 1, on_found)
+        yield from _archive_entries(unit, on_found)
     else:
         yield Candidate(str(unit.path), lambda: _read_file(unit.path, unit.kind))
+
+
+def _archive_entries(unit: Unit, on_found: Callable[[int], None]) -> Iterator[Entry]:
+    try:
+        stream = open(unit.path, "rb")
+    except OSError as exc:
+        yield Refusal(str(unit.path), "failed", f"not a readable zip archive ({exc.strerror or exc})")
+        return
+    with stream:
+        yield from _zip_entries(stream, str(unit.path), 1, on_found, _Budget(unit.size))
 
 
 def _found(path: Path, st: os.stat_result, kind: str) -> Unit | Refusal:

@@ -1,8 +1,9 @@
 """Importing FIT files: every input file ends in exactly one outcome.
 
-imported  - an activity whose sessions were stored
-duplicate - the same bytes, or the same activity (start within a minute, same
-            sport), as something already stored
+imported  - an activity with at least one session not stored before; those are
+            stored (`already_stored` counts the others, when there are any)
+duplicate - the same bytes as a file already imported, or an activity each of
+            whose sessions (same sport, start within a minute) is already stored
 skipped   - a valid FIT file that is not an activity, or a file refused unread
 failed    - unreadable or corrupt; remembered by its bytes and not retried
             until they change
@@ -83,15 +84,30 @@ def session_rows(decoded: DecodedFile, source: str) -> list[dict]:
     ]
 
 
-def _same_activity(store, decoded: DecodedFile) -> str | None:
-    """The source of a stored activity this one repeats, or None."""
-    first = min(decoded.sessions, key=lambda s: s.start_time)
+def _same_activity(store, session) -> str | None:
+    """The source of a stored session this one repeats (same sport, start within
+    a minute), or None."""
     match = store.session_near(
-        first.sport,
-        _iso(first.start_time - SAME_ACTIVITY_WINDOW),
-        _iso(first.start_time + SAME_ACTIVITY_WINDOW),
+        session.sport,
+        _iso(session.start_time - SAME_ACTIVITY_WINDOW),
+        _iso(session.start_time + SAME_ACTIVITY_WINDOW),
     )
     return match["source"] if match else None
+
+
+def _already_stored(store, decoded: DecodedFile, label: str) -> list[str | None]:
+    """For each session of a file, in order: the source it repeats, or None when it
+    is new. Judged session by session, so a chained file (`cat a.fit b.fit`) or a
+    multisport file stores whatever part of it is not stored yet. A session that
+    repeats one earlier in the same file exactly (a file chained to itself) counts
+    as stored by this file."""
+    repeats: list[str | None] = []
+    for index, session in enumerate(decoded.sessions):
+        if session in decoded.sessions[:index]:
+            repeats.append(label)
+        else:
+            repeats.append(_same_activity(store, session))
+    return repeats
 
 
 def _known(report: ImportReport, label: str, known: dict) -> None:
@@ -197,17 +213,21 @@ class _Importer:
             return
         # An activity without a session summary is still an activity: it is
         # imported with nothing to count, and known by its bytes from then on.
-        original = _same_activity(self.store, decoded) if decoded.sessions else None
-        if original:
+        repeats = _already_stored(self.store, decoded, label)
+        if decoded.sessions and all(repeats):  # every session is stored already
+            earliest = min(range(len(repeats)), key=lambda i: decoded.sessions[i].start_time)
+            original = repeats[earliest]
             self.store.record_file(sha, label, size, "duplicate", original)
             self.report.add("duplicate", label, of=original)
             return
-        rows = _attributed(session_rows(decoded, label), self.attribute)
+        rows = [row for row, repeat in zip(session_rows(decoded, label), repeats) if repeat is None]
+        rows = _attributed(rows, self.attribute)
         earlier = self.store.record_file(sha, label, size, "imported", sessions=rows)
         if earlier is not None:  # another import stored the same bytes a moment ago
             self.report.add("duplicate", label, of=earlier)
             return
-        self.report.add("imported", label, sessions=len(rows))
+        skipped = len(repeats) - len(rows)
+        self.report.add("imported", label, sessions=len(rows), **({"already_stored": skipped} if skipped else {}))
 
 
 def _replay(store, unit: sources.Unit, report: ImportReport) -> int:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import stat
 import threading
 from pathlib import Path
 from typing import Callable
@@ -65,8 +66,12 @@ class Inbox:
         return found
 
     def ready(self, now: float) -> list[Path]:
-        """Files whose size and mtime have held still for settle_s (`now` is a monotonic clock)."""
-        ready = []
+        """Files whose size and mtime have held still for settle_s (`now` is a monotonic clock).
+
+        A folder with a FIT file's name (`dir.fit`, or a file that became a folder)
+        is never one: it is walked instead, and its files wait like any others.
+        """
+        ready, folders = [], []
         with self._lock:
             for path, (size, mtime, since) in list(self._pending.items()):
                 try:
@@ -74,10 +79,18 @@ class Inbox:
                 except OSError:
                     del self._pending[path]  # gone again
                     continue
+                if stat.S_ISDIR(st.st_mode) and not path.is_symlink():
+                    del self._pending[path]  # a link to a folder goes on to be refused, or read
+                    folders.append(path)
+                    continue
                 if (st.st_size, st.st_mtime) != (size, mtime):
                     self._pending[path] = (st.st_size, st.st_mtime, now)
                 elif now - since >= self.settle_s:
                     ready.append(path)
+        for folder in folders:
+            for root, dirs, files in os.walk(folder):  # links to folders are not followed
+                for name in files:
+                    self.notice(Path(root) / name)
         return sorted(ready)
 
     def done(self, path: Path) -> None:
@@ -108,9 +121,18 @@ def _free_name(folder: Path, relative: Path) -> Path:
 def move_after_import(inbox: Path, path: Path, report: ImportReport) -> Path | None:
     """Move a handled file to inbox/imported/, or to inbox/failed/ with its reason beside it.
 
-    A file goes to failed/ only when nothing in it could be used.
+    A file goes to failed/ only when nothing in it could be used. Only regular
+    files move: a link (refused when it leads out of the inbox, and never
+    followed to be moved) or a pipe stays where it is, untouched, and a folder
+    is never moved as a file. A subfolder of the inbox that the move empties
+    goes too, so no empty folders pile up.
     """
-    if report.stopped or not path.exists():
+    if report.stopped:
+        return None
+    try:
+        if not stat.S_ISREG(os.lstat(path).st_mode):
+            return None
+    except OSError:  # gone already
         return None
     usable = report.imported or report.duplicate or report.skipped
     folder = inbox / ("imported" if usable or not report.failed else "failed")
@@ -120,7 +142,18 @@ def move_after_import(inbox: Path, path: Path, report: ImportReport) -> Path | N
     if folder.name == "failed":
         reasons = "\n".join(f"{item['path']}: {item['reason']}" for item in report.failed)
         target.with_name(target.name + ".reason.txt").write_text(reasons + "\n")
+    _remove_emptied(inbox, path.parent)
     return target
+
+
+def _remove_emptied(inbox: Path, folder: Path) -> None:
+    """Remove `folder` and the folders above it, up to the inbox (excluded), while empty."""
+    while folder != inbox and inbox in folder.parents:
+        try:
+            folder.rmdir()  # fails, harmlessly, while anything is in it
+        except OSError:
+            return
+        folder = folder.parent
 
 
 def _report_for(report: ImportReport, path: Path) -> ImportReport:
