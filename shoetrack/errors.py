@@ -56,6 +56,7 @@ class DamagedDatabase(StorageError):
     exit_code = 65  # sysexits.h EX_DATAERR; the unit does not restart on it
 
     def __init__(self, path, detail: str):
+        self.detail = detail
         super().__init__(
             f"the database {path} is damaged ({detail}); nothing was written to it. Stop the daemon, "
             "keep the file aside and put back a backup (`shoetrack backup` copies verify themselves)"

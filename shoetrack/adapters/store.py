@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from contextlib import contextmanager
 from functools import cached_property
 from pathlib import Path
@@ -28,6 +28,7 @@ def _seconds(name: str, default: float, environ=os.environ) -> float:
 
 # SQLite waits this long for another process's write lock by itself (short waits: another
 # writer holds it for one file's transaction, milliseconds).
+CLAIM_STALE_S = 120  # a send takes at most 15 s; a claim this old was abandoned
 BUSY_TIMEOUT_S = _seconds("SHOETRACK_BUSY_TIMEOUT_S", 10)
 # A command's write waits this long in all before giving up (a long-held lock: a migration's
 # backup, another program holding the file).
@@ -41,6 +42,7 @@ class DatabaseBusy(StorageError):
 
 def _is_busy(exc: sqlite3.OperationalError) -> bool:
     return (exc.sqlite_errorcode & 0xFF) in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+
 
 # Each step brings the schema from the version before it to its own number;
 # statements are separated by ";" at line ends (comments must not hold one).
@@ -178,6 +180,11 @@ UPDATE sessions SET hidden_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now'), shoe_id =
 UPDATE shoes SET limit_km = 10000 WHERE limit_km > 10000;
 UPDATE shoes SET start_km = 10000 WHERE start_km > 10000
 """,
+    # 8: who is sending an announcement's notification right now, so two processes never
+    # both send it (a claim left by a process that died goes stale)
+    """
+ALTER TABLE announcements ADD COLUMN sending_since TEXT
+""",
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -304,32 +311,34 @@ class Store:
             if not _is_busy(exc):
                 raise
         deadline = started + self.write_wait_s
-        if time.monotonic() >= deadline:
-            raise self._busy(time.monotonic() - started)
-        if not self._said_waiting and Store.on_long_wait is not None:
-            self._said_waiting = True
-            Store.on_long_wait()
         try:
             while True:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    raise self._busy(time.monotonic() - started)
-                # SQLite polls the lock (every 0.1 s at most) and takes it as soon as it is free.
-                self.conn.execute(f"PRAGMA busy_timeout = {max(int(left * 1000), 1)}")
+                now = time.monotonic()
+                if now >= deadline:
+                    raise self._busy(now - started)
+                if now - started >= BUSY_TIMEOUT_S and not self._said_waiting:
+                    self._said_waiting = True
+                    if Store.on_long_wait is not None:
+                        Store.on_long_wait()
+                # Until the busy timeout has passed, then to the deadline; SQLite polls the
+                # lock (every 0.1 s at most) and takes it as soon as it is free.
+                wait = deadline - now if self._said_waiting else min(deadline, started + BUSY_TIMEOUT_S) - now
+                self.conn.execute(f"PRAGMA busy_timeout = {max(int(wait * 1000), 1)}")
                 try:
                     self.conn.execute("BEGIN IMMEDIATE")
                     return
                 except sqlite3.OperationalError as exc:
                     if not _is_busy(exc):
                         raise
-                time.sleep(0.05)  # refused without waiting (a WAL reset): no busy loop
+                if time.monotonic() - now < 0.01:
+                    time.sleep(0.01)  # refused without waiting (a WAL reset): no busy loop
         finally:
             self.conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
 
     def _busy(self, waited_s: float) -> DatabaseBusy:
         return DatabaseBusy(
             f"cannot write to the database {self.path}: another process kept it locked for "
-            f"{waited_s:.0f} s (another shoetrack writing, or a program holding the file open); "
+            f"{round(waited_s, 1):g} s (another shoetrack writing, or a program holding the file open); "
             "nothing was stored from this step (try again once it is done)")
 
     def _backup_before_migrating(self, version: int) -> None:
@@ -685,13 +694,6 @@ class Store:
         return self._query("SELECT * FROM announcements WHERE announced_on >= ? ORDER BY announced_on, id",
                            [since_day])
 
-    def announce(self, rows: Iterable[dict]) -> None:
-        """Record episodes reported as new (kind, subject, started, announced_on), in one transaction."""
-        rows = list(rows)
-        if rows:
-            with self._writing():
-                self.db["announcements"].insert_all(rows)
-
     def announce_new(self, since_day: str, choose: Callable[[list[dict]], Iterable[dict]]) -> list[dict]:
         """Record the episodes not announced yet, deciding which under the write lock.
 
@@ -708,9 +710,27 @@ class Store:
     def has_undelivered(self) -> bool:
         return self.conn.execute("SELECT 1 FROM announcements WHERE delivered_at IS NULL LIMIT 1").fetchone() is not None
 
+    def claim_delivery(self, announcement_id: int, stale_after_s: int = CLAIM_STALE_S) -> bool:
+        """Take the right to send one announcement's notification, so that two processes
+        (a check and the daemon) never both send it. A claim older than `stale_after_s`
+        (its process died mid-send) can be taken again. False: delivered, or being sent."""
+        now = datetime.now(timezone.utc)
+        stale = (now - timedelta(seconds=stale_after_s)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        with self._writing():
+            cursor = self.conn.execute(
+                "UPDATE announcements SET sending_since = ? WHERE id = ? AND delivered_at IS NULL "
+                "AND (sending_since IS NULL OR sending_since < ?)",
+                [now.strftime("%Y-%m-%dT%H:%M:%SZ"), announcement_id, stale])
+            return cursor.rowcount == 1
+
+    def release_delivery(self, announcement_id: int) -> None:
+        """Give a claim back after a failed attempt: the announcement stays due."""
+        with self._writing():
+            self.conn.execute("UPDATE announcements SET sending_since = NULL WHERE id = ?", [announcement_id])
+
     def mark_delivered(self, announcement_id: int, when: str | None = None) -> None:
         with self._writing():
-            self.conn.execute("UPDATE announcements SET delivered_at = ? WHERE id = ?",
+            self.conn.execute("UPDATE announcements SET delivered_at = ?, sending_since = NULL WHERE id = ?",
                               [when or _now(), announcement_id])
 
     def snoozes(self) -> list[dict]:
@@ -735,3 +755,113 @@ class Store:
                 [(r["label"], path, size, mtime_ns, r.get("sha256"), r.get("outcome"), r.get("reason"))
                  for r in rows],
             )
+
+    # -- other files: a backup, or a database set aside (maybe damaged) -------------------
+
+    @staticmethod
+    def _open_file(path: Path, *, as_is: bool) -> sqlite3.Connection:
+        """A connection to another database file that writes nothing to it. `as_is`: read-only,
+        so even its -wal is read and never folded into the file (a damaged file set aside
+        stays as it was); else an ordinary connection, which removes the -wal and -shm it
+        made when it closes (a backup's folder stays tidy)."""
+        if not path.is_file():
+            raise StorageError(f"{path} is not a file")
+        if as_is:
+            return sqlite3.connect(f"{path.absolute().as_uri()}?mode=ro", uri=True, timeout=BUSY_TIMEOUT_S)
+        return sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
+
+    @staticmethod
+    def probe(path: Path) -> tuple[int, int, str | None]:
+        """(schema version, number of tables, quick_check findings or None) of a database
+        file, read without migrating or creating anything. The connection may write
+        (mode=rw, never create): a read-only one would leave -wal and -shm files behind.
+        Raises DamagedDatabase when the file cannot be read as a database at all, and
+        StorageError when it cannot be opened."""
+        try:
+            conn = sqlite3.connect(path.resolve().as_uri() + "?mode=rw", uri=True, timeout=2)
+            try:
+                [(version,)] = conn.execute("PRAGMA user_version").fetchall()
+                [(tables,)] = conn.execute("SELECT count(*) FROM sqlite_master WHERE type = 'table'").fetchall()
+                return version, tables, integrity_problem(conn, quick=True)
+            finally:
+                conn.close()
+        except sqlite3.Error as exc:
+            if is_damage(exc):
+                raise DamagedDatabase(path, str(exc)) from None
+            raise StorageError(f"{path} cannot be opened: {exc}") from None
+
+    @staticmethod
+    def file_problem(path: Path) -> str | None:
+        """None when `path` is a sound shoetrack database this version can open (the full
+        integrity_check, a schema it knows), else what is wrong, in a few words."""
+        try:
+            conn = Store._open_file(path, as_is=False)
+        except StorageError as exc:
+            return exc.message
+        except sqlite3.Error as exc:
+            return str(exc)
+        try:
+            problem = integrity_problem(conn, quick=False)
+            if problem:
+                return problem
+            [(version,)] = conn.execute("PRAGMA user_version").fetchall()
+            tables = {name for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        except sqlite3.Error as exc:
+            return str(exc)
+        finally:
+            conn.close()
+        if version > SCHEMA_VERSION:
+            return f"written by a newer shoetrack (schema {version})"
+        if version < 1 or not {"files", "sessions"} <= tables:
+            return "not a shoetrack database"
+        return None
+
+    @staticmethod
+    def salvage(path: Path, table: str, columns: Iterable[str], *, as_is: bool = True
+                ) -> tuple[list[dict], bool]:
+        """The rows of `table` that can be read from a file that may be damaged, and whether
+        every row could be read. A column the file's schema lacks reads as None; a table
+        it lacks has no rows.
+
+        Rows are read in rowid order. Where a damaged page stops the reading, it starts again
+        one rowid further, until past the damage: a bad page costs only the rows it held."""
+        columns = list(columns)
+        try:
+            conn = Store._open_file(path, as_is=as_is)
+        except (StorageError, sqlite3.Error):
+            return [], False
+        try:
+            try:
+                present = {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
+            except sqlite3.DatabaseError:
+                return [], False  # the schema itself cannot be read
+            if not present:
+                return [], True
+            wanted = ", ".join(c if c in present else f"NULL AS {c}" for c in columns)
+            whole = True
+            try:
+                first, last = conn.execute(f"SELECT min(rowid), max(rowid) FROM {table}").fetchone()
+            except sqlite3.DatabaseError:
+                first, last, whole = None, None, False
+            if first is None and whole:
+                return [], True  # an empty table
+            rows: list[dict] = []
+            next_id = 1 if first is None else first
+            misses = 0  # rowids in a row that could not be read
+            sql = f"SELECT rowid, {wanted} FROM {table} WHERE rowid >= ? ORDER BY rowid"
+            while True:
+                moved = False
+                try:
+                    for found in conn.execute(sql, [next_id]):
+                        rows.append(dict(zip(columns, found[1:])))
+                        next_id, moved, misses = found[0] + 1, True, 0
+                    return rows, whole
+                except sqlite3.DatabaseError:
+                    whole = False
+                    if not moved:
+                        next_id += 1
+                        misses += 1
+                    if (last is not None and next_id > last) or misses > 200_000:
+                        return rows, whole
+        finally:
+            conn.close()

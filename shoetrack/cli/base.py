@@ -82,6 +82,14 @@ def context() -> Context:
     return click.get_current_context().find_object(Context)
 
 
+def say_waiting() -> None:
+    """Said once when a write waits longer than the busy timeout for another process's
+    write lock (on a terminal only: scripts and logs see the outcome, not the wait)."""
+    if sys.stderr.isatty():
+        # From the line's start, erased first: `import` may have its progress bar there.
+        click.echo("\r\033[Kwaiting for another shoetrack writing to the database…", err=True)
+
+
 @click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--config", "config_path", metavar="PATH", envvar="SHOETRACK_CONFIG",
               help="Config file (default: $XDG_CONFIG_HOME/shoetrack/config.toml).")
@@ -91,6 +99,9 @@ def context() -> Context:
 @click.pass_context
 def cli(ctx: click.Context, config_path: str | None, db_path: str | None) -> None:
     """Track running-shoe wear and training load from your FIT files, on your own machine."""
+    from ..adapters.store import Store
+
+    Store.on_long_wait = say_waiting
     ctx.obj = Context(config_path=config_path, db_path=db_path)
     ctx.call_on_close(ctx.obj.close)
 

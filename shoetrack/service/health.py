@@ -139,14 +139,26 @@ def check(store, config, as_of: date, *, today: date) -> dict:
     recorded as announced (so it is notified once). On any other day nothing is
     recorded, and an episode is new on its first day that no snooze silenced.
     Returns {"as_of", "new", "active"}.
+
+    Which episodes are new is decided again under the write lock: of several
+    checks at once, one announces an episode and the others see it announced.
     """
     now = situation(store, config, as_of)
     active = active_episodes(store, now)
     if as_of == today:
-        announced = store.announcements(min(e.started for e in active).isoformat()) if active else []
-        new = [e for e in active if announcement_of(e, announced) is None]
-        store.announce({"kind": e.key[0], "subject": e.key[1], "started": e.started.isoformat(),
-                        "announced_on": today.isoformat()} for e in new)
+        since = min(e.started for e in active).isoformat() if active else ""
+
+        def unannounced(announced: list[dict]) -> list[dict]:
+            return [{"kind": e.key[0], "subject": e.key[1], "started": e.started.isoformat(),
+                     "announced_on": today.isoformat()} for e in active if announcement_of(e, announced) is None]
+
+        # Announcements are never taken back, so a check that finds every episode announced
+        # needs no lock; otherwise the write lock is taken and the choice made again under it.
+        added = []
+        if active and unannounced(store.announcements(since)):
+            added = store.announce_new(since, unannounced)
+        recorded = {(row["kind"], row["subject"]) for row in added}
+        new = [e for e in active if e.key in recorded]
     else:
         snoozes = store.snoozes()
         new = [e for e in active if first_unsnoozed(e.started, silent_until(snoozes, *e.key)) == as_of]

@@ -39,14 +39,20 @@ def deliver_due(store, config, notifier, now: datetime) -> Delivery:
     from ..adapters.notify import NotifyError
 
     for position, (announcement, alert) in enumerate(due):
+        if not store.claim_delivery(announcement["id"]):
+            continue  # another process is sending it, or just did
         title, body = notification_text(alert)
         try:
             notifier.send(title, body)
         except NotifyError as exc:
             # The desktop is not reachable now; the rest would fail the same way.
+            store.release_delivery(announcement["id"])
             result.error = str(exc)
             result.waiting = len(due) - position
             break
+        except BaseException:
+            store.release_delivery(announcement["id"])
+            raise
         store.mark_delivered(announcement["id"])
         result.delivered.append(alert)
     return result
