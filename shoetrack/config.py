@@ -110,6 +110,8 @@ SCHEMA: dict[str, Option] = {
     "notify.quiet_hours": Option(_optional(_clock_range), ""),
     "notify.urgency": Option(_choice("low", "normal", "critical"), "normal"),
     "notify.retry_minutes": Option(_positive_number, 5.0),
+    "backup.keep": Option(_positive_int, 7),
+    "backup.min_free_mb": Option(_optional(_positive_number), 100.0),
 }
 
 

@@ -28,6 +28,9 @@ from .service.context import Context, ensure_folder
 
 log = logging.getLogger("shoetrack")
 POLL_S = 0.5  # how often pending inbox files are looked at, while there are any
+# Pauses before a step is tried again when another process held the database's write lock
+# for longer than the busy timeout: within seconds, not at the next rescan.
+BUSY_RETRY_S = (1.0, 2.0, 4.0)
 
 
 class Daemon:
@@ -37,6 +40,8 @@ class Daemon:
         self.settling = threading.Event()  # the settle job is running and will re-arm itself
         self.config: Config | None = None
         self._notify_failing: str | None = None
+        self._busy_streak = 0  # steps in a row that met the database held by another process
+        self._evaluate_due = False  # runs came in (or a check was due) and their check did not run yet
 
     # -- start-up ----------------------------------------------------------------
 
@@ -57,6 +62,9 @@ class Daemon:
         try:
             self.database = self.context.database
             self._check_database()  # fail now, clearly, if the database cannot be used
+            from .service.backups import hold_daemon_lock
+
+            self._lock = hold_daemon_lock(self.database)  # held while it runs: `restore` refuses meanwhile
             inbox = ensure_folder(config.inbox)
             # Spooled archives and the worker processes' sockets go here, not to /tmp.
             tempfile.tempdir = str(ensure_folder(self.database.parent / "tmp"))
@@ -99,8 +107,13 @@ class Daemon:
     def _schedule_jobs(self) -> None:
         config = self.config
         self.scheduler.every("rescan", config.get("daemon.scan_minutes") * 60, self.rescan)
-        self.scheduler.daily("daily-check", config.get("daemon.check_at"), _logged(self.evaluate))
+        self.scheduler.daily("daily-check", config.get("daemon.check_at"), _logged(self._daily_check))
         self.scheduler.every("retry", config.get("notify.retry_minutes") * 60, _logged(self.deliver))
+        from .service.backups import CHECK_EVERY_S, backup_if_due  # daily, checked hourly and at start
+
+        backup = _logged(lambda: self._with_store(lambda store: backup_if_due(store, self.config, log)))
+        self.scheduler.every("backup", CHECK_EVERY_S, backup)
+        self.scheduler.soon("backup-at-start", 0, backup)
         ping = systemd.watchdog_interval_s()
         if ping:
             self.scheduler.every("watchdog", ping, lambda: systemd.notify("WATCHDOG=1"), light=True)
@@ -144,7 +157,9 @@ class Daemon:
     def _store(self):
         from .adapters.store import Store
 
-        return Store(self.database)
+        # It never waits past the busy timeout: a step that meets a longer-held lock is tried
+        # again in seconds (settle), so the worker stays free and a stop stays prompt.
+        return Store(self.database, write_wait_s=0)
 
     def _check_database(self) -> None:
         """Open the database and run SQLite's quick_check: a damaged file is never written to."""
@@ -174,33 +189,66 @@ class Daemon:
         """Import the inbox files that have stopped changing."""
         self.settling.set()
         try:
-            self._import_ready()
+            pause = self._import_ready()
         finally:
             # Cleared before looking: a path noticed from now on arms a new run itself.
             self.settling.clear()
-        if self.inbox.has_pending() and not self.stopping.is_set():
-            self.scheduler.soon("settle", POLL_S, self.settle)
+        if (self.inbox.has_pending() or self._evaluate_due) and not self.stopping.is_set():
+            self.scheduler.soon("settle", pause or POLL_S, self.settle)
 
-    def _import_ready(self) -> None:
+    def _import_ready(self) -> float | None:
+        """Import the files that are ready, then check the alerts if runs came in. Returns
+        the pause before trying again when another process held the database, else None."""
+        from .adapters.store import DatabaseBusy
         from .service.inbox import import_inbox_files
 
         ready = self.inbox.ready(time.monotonic())
-        if not ready or self.stopping.is_set():
-            return
+        if self.stopping.is_set() or not (ready or self._evaluate_due):
+            return None
         try:
             with self._store() as store:
-                report = import_inbox_files(store, self.config, self.inbox.folder, ready, self.stopping.is_set)
-                self._log_report(report)
-                if not report.stopped:
-                    for path in ready:
-                        self.inbox.done(path)
-                if report.imported and not self.stopping.is_set():
+                if ready:
+                    report = import_inbox_files(store, self.config, self.inbox.folder, ready, self.stopping.is_set)
+                    self._log_report(report)
+                    if not report.stopped:
+                        for path in ready:
+                            self.inbox.done(path)
+                    self._evaluate_due |= bool(report.imported)
+                if self._evaluate_due and not self.stopping.is_set():
                     self.evaluate(store)
+                    self._evaluate_due = False
+        except DatabaseBusy as error:
+            # Another process kept the write lock past the busy timeout (a long transaction):
+            # the files stay pending and are tried again in seconds. Files stored before the
+            # lock was met come back as known, so their runs are checked after the retry.
+            pause = BUSY_RETRY_S[min(self._busy_streak, len(BUSY_RETRY_S) - 1)]
+            if not self._busy_streak:
+                log.warning("waiting for another process writing to the database; trying again every "
+                            "few seconds (%s)", error.message)
+            self._busy_streak += 1
+            self._evaluate_due = True
+            return pause
         except ShoetrackError as error:
             # The files stay in the inbox; the next rescan tries them again.
             for path in ready:
                 self.inbox.forget(path)
+            self._evaluate_due = False
             log.error("import paused until the next rescan: %s", error.message)
+        else:
+            if self._busy_streak:
+                log.info("the database is free again")
+        self._busy_streak = 0
+        return None
+
+    def _daily_check(self) -> None:
+        """The day's check; when another process holds the database, settle tries it again soon."""
+        from .adapters.store import DatabaseBusy
+
+        try:
+            self.evaluate()
+        except DatabaseBusy:
+            self._evaluate_due = True
+            self._arm()
 
     def _log_report(self, report) -> None:
         for item in report.imported:

@@ -51,3 +51,48 @@ def database_rows(db: Path) -> dict[str, list] | None:
         return dump
     finally:
         conn.close()
+
+
+def history_of_runs(db: Path, runs: int = 3000, *, pair: bool = True) -> None:
+    """A history big enough (a couple hundred pages) that damage in the middle of the file
+    lands in its tables, stored straight through the Store."""
+    from shoetrack.adapters.store import Store
+
+    with Store(db) as store:
+        if pair:
+            store.add_shoe({"name": "Road", "limit_km": 700, "start_km": 0, "default_for": '["running"]',
+                            "rules": "[]"})
+        with store.db.atomic():
+            store.db["sessions"].insert_all(
+                {"source": f"watch/{n}.fit", "start_time": f"2025-{n % 12 + 1:02d}-{n % 28 + 1:02d}T06:00:00Z",
+                 "local_date": f"2025-{n % 12 + 1:02d}-{n % 28 + 1:02d}", "sport": "running",
+                 "sub_sport": "generic", "distance_m": 5000 + n, "timer_s": 1800, "note": "x" * 200}
+                for n in range(runs))
+        store.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+
+def middle_page(db: Path) -> int:
+    import sqlite3
+
+    conn = sqlite3.connect(db)
+    page_size = conn.execute("PRAGMA page_size").fetchone()[0]
+    conn.close()
+    return db.stat().st_size // 2 // page_size + 1
+
+
+def damage(db: Path, page: int | None = None) -> None:
+    """512 bytes turned to something else at the start of the page in the middle of the
+    file (or of the page given): its b-tree header and cell pointers, so SQLite always
+    notices (the middle of a page can be unused space)."""
+    import sqlite3
+
+    conn = sqlite3.connect(db)
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    page_size = conn.execute("PRAGMA page_size").fetchone()[0]
+    conn.close()
+    offset = ((page or middle_page(db)) - 1) * page_size
+    with open(db, "r+b") as stream:
+        stream.seek(offset)
+        original = stream.read(512)
+        stream.seek(offset)
+        stream.write(bytes(b ^ 0x5A for b in original))

@@ -3,7 +3,6 @@ that cannot be written whole leaves nothing behind."""
 
 from __future__ import annotations
 
-import os
 import resource
 import sqlite3
 import subprocess
@@ -11,6 +10,7 @@ import sys
 from pathlib import Path
 
 from shoetrack.adapters.store import Store
+from tests.helpers import damage, history_of_runs
 
 COMMANDS = [["status"], ["runs", "--json"], ["shoes", "list"], ["why"], ["check", "--no-notify"],
             ["export", "--format", "json"], ["log", "2026-01-02", "5"]]
@@ -25,28 +25,6 @@ def shoetrack(db: Path, *args: str, limit_file_bytes: int | None = None) -> subp
                           text=True, timeout=120, preexec_fn=limit if limit_file_bytes else None)
 
 
-def history(db: Path, runs: int = 3000) -> None:
-    with Store(db) as store:
-        store.add_shoe({"name": "Road", "limit_km": 700, "start_km": 0, "default_for": '["running"]', "rules": "[]"})
-        with store.db.atomic():
-            store.db["sessions"].insert_all(
-                {"source": f"watch/{n}.fit", "start_time": f"2025-{n % 12 + 1:02d}-{n % 28 + 1:02d}T06:00:00Z",
-                 "local_date": f"2025-{n % 12 + 1:02d}-{n % 28 + 1:02d}", "sport": "running",
-                 "sub_sport": "generic", "distance_m": 5000 + n, "timer_s": 1800, "note": "x" * 200}
-                for n in range(runs))
-        store.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-
-
-def damage(db: Path) -> None:
-    """512 bytes in the middle of the file turned to something else."""
-    size = db.stat().st_size
-    with open(db, "r+b") as stream:
-        stream.seek(size // 2)
-        original = stream.read(512)
-        stream.seek(size // 2)
-        stream.write(bytes(b ^ 0x5A for b in original))
-
-
 def one_error_line(result: subprocess.CompletedProcess) -> str:
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("Error: "), result.stderr
@@ -55,7 +33,7 @@ def one_error_line(result: subprocess.CompletedProcess) -> str:
 
 def test_a_damaged_database_is_never_backed_up_and_every_command_says_so_in_one_line(tmp_path):
     db = tmp_path / "st.db"
-    history(db)
+    history_of_runs(db)
     damage(db)
     with Store(db) as store:
         assert store.integrity_problem(quick=False)
@@ -77,7 +55,7 @@ def test_a_damaged_database_is_never_backed_up_and_every_command_says_so_in_one_
 def test_the_daemon_refuses_to_start_on_a_damaged_database(tmp_path):
     db = tmp_path / "data" / "st.db"
     db.parent.mkdir()
-    history(db)
+    history_of_runs(db)
     damage(db)
     (tmp_path / "inbox").mkdir()
     config = tmp_path / "config.toml"
@@ -92,7 +70,7 @@ def test_a_backup_that_cannot_be_written_whole_leaves_no_file(tmp_path):
     # No small filesystem can be mounted here: a file-size limit on the process makes
     # the copy fail part-way the same way a full disk does.
     db = tmp_path / "st.db"
-    history(db)
+    history_of_runs(db)
     assert db.stat().st_size > 1_000_000
     target = tmp_path / "copy.db"
     result = shoetrack(db, "backup", str(target), limit_file_bytes=256 * 1024)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import socket
+from pathlib import Path
 
 
 def notify(message: str, environ=os.environ) -> bool:
@@ -120,3 +121,37 @@ DEFAULT_PATHS = {
 
 def render_unit(exec_start: str, data_dir: str, inbox_dir: str) -> str:
     return UNIT_TEMPLATE.format(exec_start=exec_start, data_dir=data_dir, inbox_dir=inbox_dir)
+
+
+VERIFY_TIMEOUT_S = 30
+
+
+class UnitCheckError(Exception):
+    """systemd-analyze could not be run, or gave no answer."""
+
+
+def verify_unit(unit: Path) -> str | None:
+    """What `systemd-analyze --user verify` says about a unit, checked offline (a private
+    runtime folder, no manager asked): "" when nothing, None when systemd-analyze is not
+    installed. It exits 0 on typos and unknown keys, so any output counts."""
+    import shutil
+    import subprocess
+    import tempfile
+
+    program = shutil.which("systemd-analyze")
+    if program is None:
+        return None
+    env = {"HOME": os.path.expanduser("~"), "PATH": os.environ.get("PATH", "/usr/bin:/bin")}
+    if os.environ.get("XDG_CONFIG_HOME"):
+        env["XDG_CONFIG_HOME"] = os.environ["XDG_CONFIG_HOME"]
+    with tempfile.TemporaryDirectory(prefix="shoetrack-verify-") as runtime:
+        env["XDG_RUNTIME_DIR"] = runtime
+        try:
+            result = subprocess.run([program, "--user", "verify", "--man=no", str(unit)], capture_output=True,
+                                    text=True, timeout=VERIFY_TIMEOUT_S, env=env)
+        except subprocess.TimeoutExpired:
+            raise UnitCheckError(f"systemd-analyze verify gave no answer within {VERIFY_TIMEOUT_S} s") from None
+        except OSError as exc:
+            raise UnitCheckError(f"systemd-analyze cannot be run: {exc.strerror}") from None
+    said = " | ".join(line.strip() for line in (result.stdout + result.stderr).splitlines() if line.strip())
+    return said or (f"exit status {result.returncode}" if result.returncode else "")
