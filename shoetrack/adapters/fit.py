@@ -365,7 +365,9 @@ def decode(data: bytes) -> DecodedFile:
         return _build(_messages_by_walk(data))
     except Broken as exc:
         raise FitDecodeError(str(exc)) from None
-    except Uncertain:
+    except (Uncertain, ArithmeticError, TypeError, ValueError):
+        # A value the walk cannot place (a time of "min", a huge or infinite time):
+        # fitparse, the reference, decides, and refuses with a reason if it must.
         pass
     if len(data) <= REFERENCE_INLINE_BYTES:
         return _by_reference(data)

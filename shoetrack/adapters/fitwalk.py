@@ -151,6 +151,8 @@ def _definition(data: bytes, pos: int, header: int, developers: dict) -> tuple[_
         if field_size % BASE_SIZE.get(base, 1):
             raise Broken("corrupt: a field's size does not fit its type")
         if number in wanted:
+            if any(kept[0] == number for kept in fields):
+                raise Uncertain("a field number appears twice in one definition")
             if base == STRING and mesg == FIELD_DESCRIPTION:
                 pass  # the developer field's name
             elif base not in NUMERIC and base not in FLOATS:
