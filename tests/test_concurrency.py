@@ -293,3 +293,20 @@ def test_checks_started_at_once_show_a_notification_once(tmp_path, monkeypatch):
     assert [n["summary"] for n in notes] == ["Road is worn out: 7 of 5 km"]
     assert calls == 1
     assert stored(db, "SELECT count(*) FROM announcements WHERE delivered_at IS NOT NULL") == [(1,)]
+
+
+def test_the_same_activities_in_other_bytes_imported_side_by_side_are_stored_once(tmp_path):
+    # Two exports of one watch (the same runs saved again with other bytes) imported at
+    # once: whether a run is already stored is decided under the write lock.
+    db = tmp_path / "st.db"
+    run(db, "shoes", "add", "Road", "--default-for", "running")
+    starts = [f"2026-0{1 + n // 28}-{n % 28 + 1:02d}T06:30:00Z" for n in range(60)]
+    for n, start in enumerate(starts):
+        write(tmp_path / "watch" / f"{n}.fit", fitgen.run(start, km=8))
+        write(tmp_path / "phone" / f"{n}.fit", fitgen.run(start.replace(":30:00", ":30:20"), km=8.1))
+    results = started_at_once([["--db", str(db), "import", "--json", str(tmp_path / folder)]
+                               for folder in ("watch", "phone", "watch", "phone")])
+    assert [r.returncode for r in results] == [0] * 4, [r.stderr for r in results]
+    assert stored(db, "SELECT count(*) FROM sessions") == [(60,)]
+    reports = [json.loads(r.stdout) for r in results]
+    assert sum(item["sessions"] for report in reports for item in report["imported"]) == 60

@@ -474,17 +474,37 @@ class Store:
             [earliest, latest, sport],
         )
 
-    def record_file(self, sha256: str, path: str, size: int, outcome: str,
-                    reason: str | None = None, sessions: Iterable[dict] = ()) -> str | None:
-        """Store a file's outcome and its sessions in one transaction. Returns None, or,
-        when another process imported the same bytes meanwhile, that file's path (and
-        stores nothing)."""
+    def record_file(self, sha256: str, path: str, size: int, outcome: str, reason: str | None = None,
+                    sessions: Iterable[dict] = (), *, same_within_s: int | None = None) -> tuple[int, str | None]:
+        """Store a file's outcome and its sessions in one transaction.
+
+        For an imported file the last word is said under the write lock, so imports
+        running side by side never store one activity twice: when another process
+        imported the same bytes meanwhile, nothing is stored; with `same_within_s`, a
+        session whose sport already has one starting that close is left out, and a file
+        left with none is recorded as a duplicate. Returns (sessions stored, the source
+        of the copy already stored when none was)."""
         rows = [dict(s, file_sha256=sha256) for s in sessions]
         with self._writing():
+            copy_of = None
             if outcome == "imported":
-                earlier = self.file_by_hash(sha256)  # under the write lock: the final word
+                earlier = self.file_by_hash(sha256)
                 if earlier is not None and earlier["outcome"] == "imported":
-                    return earlier["path"]
+                    return 0, earlier["path"]
+                if same_within_s:
+                    kept = []
+                    for row in rows:
+                        start = datetime.strptime(row["start_time"], "%Y-%m-%dT%H:%M:%SZ")
+                        window = timedelta(seconds=same_within_s)
+                        match = self.session_near(row["sport"], (start - window).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                                                  (start + window).strftime("%Y-%m-%dT%H:%M:%SZ"))
+                        if match is None:
+                            kept.append(row)
+                        else:
+                            copy_of = copy_of or match["source"]
+                    if rows and not kept:
+                        outcome, reason = "duplicate", copy_of
+                    rows = kept
             self.db["files"].insert(
                 {"sha256": sha256, "path": path, "size": size, "outcome": outcome,
                  "reason": reason, "sessions": len(rows), "seen_at": _now()},
@@ -492,6 +512,7 @@ class Store:
             )
             if rows:
                 self.db["sessions"].insert_all(rows)
+        return len(rows), (copy_of if not rows else None)
 
     # -- queries -------------------------------------------------------------
 

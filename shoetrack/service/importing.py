@@ -222,12 +222,14 @@ class _Importer:
             return
         rows = [row for row, repeat in zip(session_rows(decoded, label), repeats) if repeat is None]
         rows = _attributed(rows, self.attribute)
-        earlier = self.store.record_file(sha, label, size, "imported", sessions=rows)
-        if earlier is not None:  # another import stored the same bytes a moment ago
-            self.report.add("duplicate", label, of=earlier)
+        # Judged again under the write lock: another import may have stored these a moment ago.
+        stored, copy_of = self.store.record_file(sha, label, size, "imported", sessions=rows,
+                                                 same_within_s=int(SAME_ACTIVITY_WINDOW.total_seconds()))
+        if rows and not stored:
+            self.report.add("duplicate", label, of=copy_of)
             return
-        skipped = len(repeats) - len(rows)
-        self.report.add("imported", label, sessions=len(rows), **({"already_stored": skipped} if skipped else {}))
+        skipped = len(repeats) - stored
+        self.report.add("imported", label, sessions=stored, **({"already_stored": skipped} if skipped else {}))
 
 
 def _replay(store, unit: sources.Unit, report: ImportReport) -> int:
