@@ -650,6 +650,9 @@ class Soak:
     def run(self) -> bool:
         args = self.args
         self.starts = Starts(args.seed)
+        # fitgen builds its CRC table on first use, and two threads doing that at once can read it
+        # half built (IndexError): build it here, before the threads share it.
+        fitgen.crc16(bytes(64))
         print(f"soak: {args.minutes:g} min, seed {args.seed}, after_import = {args.after_import}, daemon killed "
               f"every {args.kill_every[0]:g}-{args.kill_every[1]:g} s, loops pause {args.pause:g} s on average, "
               f"nice {args.nice}", flush=True)
@@ -728,6 +731,9 @@ class Soak:
             pain = conn.execute("SELECT count(*) FROM pain").fetchone()[0]
             announced = conn.execute("SELECT count(*) FROM announcements").fetchone()[0]
             files_known = dict(conn.execute("SELECT outcome, count(*) FROM files GROUP BY outcome").fetchall())
+            twins = {start: [row[0] for row in conn.execute(
+                "SELECT source FROM sessions WHERE start_time = ? AND source != 'manual' ORDER BY id", [start])]
+                for start, n in from_files.items() if n > 1}
         finally:
             conn.close()
         stored = set(from_files)
@@ -772,7 +778,7 @@ class Soak:
         for start in lost[:10]:
             print(f"    lost: {start}")
         for start, n in list(doubled.items())[:10]:
-            print(f"    stored {n} times: {start}")
+            print(f"    stored {n} times: {start}, from " + ", ".join(twins[start]))
         for start in unexpected[:10]:
             print(f"    stored but never dropped: {start}")
         print(f"runs logged by hand: {self.logged} `log` calls succeeded, {by_hand} stored"

@@ -41,7 +41,8 @@ def _crc_nibble_byte(crc: int, byte: int) -> int:
 
 
 # The SDK CRC is linear, so a 256-entry byte table built from the nibble table is equivalent
-# and twice as fast; 16-bit words go through a 64 Ki-entry table built lazily on first use.
+# and twice as fast; 16-bit words go through a 64 Ki-entry table, built whole before it is
+# published (threads may call this at once: none may see it half built).
 _CRC_BYTE = tuple(_crc_nibble_byte(0, b) for b in range(256))
 _CRC_WORD: list[int] = []
 
@@ -54,7 +55,7 @@ def crc16(data: bytes, crc: int = 0) -> int:
             crc = (crc >> 8) ^ t[(crc ^ b) & 0xFF]
         return crc
     if not _CRC_WORD:  # word table: CRC of two bytes (lo, hi) starting from 0
-        _CRC_WORD.extend(t[(t[w & 0xFF] ^ (w >> 8)) & 0xFF] ^ (t[w & 0xFF] >> 8) for w in range(65536))
+        _CRC_WORD[:] = [t[(t[w & 0xFF] ^ (w >> 8)) & 0xFF] ^ (t[w & 0xFF] >> 8) for w in range(65536)]
     tw = _CRC_WORD
     for w in struct.unpack_from(f"<{len(data) // 2}H", data):
         crc = tw[crc ^ w]  # a 16-bit register absorbs 16 input bits completely
