@@ -304,15 +304,16 @@ class Store:
         import time
 
         started = time.monotonic()
-        try:
-            self.conn.execute("BEGIN IMMEDIATE")
-            return
-        except sqlite3.OperationalError as exc:
-            if not _is_busy(exc):
-                raise
         deadline = started + self.write_wait_s
         try:
             while True:
+                tried = time.monotonic()
+                try:
+                    self.conn.execute("BEGIN IMMEDIATE")
+                    return
+                except sqlite3.OperationalError as exc:
+                    if not _is_busy(exc):
+                        raise
                 now = time.monotonic()
                 if now >= deadline:
                     raise self._busy(now - started)
@@ -320,18 +321,12 @@ class Store:
                     self._said_waiting = True
                     if Store.on_long_wait is not None:
                         Store.on_long_wait()
+                if now - tried < 0.01:
+                    time.sleep(0.01)  # refused without waiting (a WAL reset): no busy loop
                 # Until the busy timeout has passed, then to the deadline; SQLite polls the
                 # lock (every 0.1 s at most) and takes it as soon as it is free.
                 wait = deadline - now if self._said_waiting else min(deadline, started + BUSY_TIMEOUT_S) - now
                 self.conn.execute(f"PRAGMA busy_timeout = {max(int(wait * 1000), 1)}")
-                try:
-                    self.conn.execute("BEGIN IMMEDIATE")
-                    return
-                except sqlite3.OperationalError as exc:
-                    if not _is_busy(exc):
-                        raise
-                if time.monotonic() - now < 0.01:
-                    time.sleep(0.01)  # refused without waiting (a WAL reset): no busy loop
         finally:
             self.conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
 
