@@ -18,7 +18,7 @@ from tests.fitgen import Device, Session
 from tests.helpers import write
 
 RUN_KEYS = {"id", "start_time", "date", "sport", "sub_sport", "distance_km", "duration_s", "shoe",
-            "shoe_reason", "shoe_why", "source", "note"}
+            "shoe_reason", "shoe_why", "source", "format", "derived", "note"}
 
 
 def zip_bytes(members: dict[str, bytes]) -> bytes:
@@ -34,7 +34,7 @@ def test_a_run_is_imported_and_listed(shoetrack, inbox):
     report = shoetrack.json("import", path)
     assert report == {
         "imported": [{"path": str(path), "sessions": 1}],
-        "duplicate": [], "skipped": [], "failed": [],
+        "duplicate": [], "skipped": [], "failed": [], "shoes": [],
     }
     [run] = shoetrack.json("runs")
     assert set(run) == RUN_KEYS
@@ -308,7 +308,7 @@ def test_a_chained_file_of_runs_not_yet_stored_stores_them_all(shoetrack, inbox)
     chained = write(inbox / "chained.fit", fitgen.chain(fitgen.run("2026-03-02T06:30:00Z"),
                                                         fitgen.run("2026-03-05T06:30:00Z", km=8)))
     assert shoetrack.json("import", chained) == {
-        "imported": [{"path": str(chained), "sessions": 2}], "duplicate": [], "skipped": [], "failed": []}
+        "imported": [{"path": str(chained), "sessions": 2}], "duplicate": [], "skipped": [], "failed": [], "shoes": []}
     assert _starts(shoetrack) == [("2026-03-02T06:30:00Z", str(chained)), ("2026-03-05T06:30:00Z", str(chained))]
 
 

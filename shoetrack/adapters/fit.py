@@ -1,12 +1,19 @@
 """FIT decoding: the only module that imports fitparse.
 
 `decode(data)` turns the bytes of one FIT file into a DecodedFile holding only
-what a mileage tracker needs (file_id, device_info, session, activity), or
-raises FitDecodeError with a one-line reason.
+what a mileage tracker needs (file_id, device_info, session, activity, and
+timestamp_correlation to date a device's power-on times), or raises
+FitDecodeError with a one-line reason. An activity file without a session
+message is read a second time for its records and sport, and summarised from
+them (SessionSummary.derived).
 
 Most files take the fast walk (fitwalk.py), whose raw values are named and
 scaled here with fitparse's own profile; any file the walk cannot vouch for
-is decoded by fitparse itself, which stays the reference.
+is decoded by fitparse itself, which stays the reference, with three
+corrections that both paths share: a message's own fields win over developer
+fields of the same name; a field whose size is no whole number of its type is
+read as bytes and ignored, as in the FIT SDK; a field declared wider than its
+type counts as its first element.
 """
 
 from __future__ import annotations
@@ -20,12 +27,23 @@ from datetime import datetime, timedelta, timezone
 
 import fitparse
 from fitparse.profile import MESSAGE_TYPES
+from fitparse.records import BASE_TYPE_BYTE, BASE_TYPES, DevFieldDefinition, FieldDefinition
 from fitparse.utils import FitCRCError, FitEOFError, FitHeaderError, FitParseError
 
 from ..core.models import DecodedFile, SessionSummary
-from .fitwalk import Broken, Uncertain, walk
+from .fitwalk import RECORDS, Broken, Uncertain, walk
 
-WANTED = ("file_id", "device_info", "session", "activity")
+BYTE_TYPE_NUMBER = 0x0D  # FIT's base type "byte"
+
+# The messages every file is read for, then those read only to summarise an
+# activity that has no session message; WANTED is every message shoetrack reads.
+SUMMARY = ("file_id", "device_info", "session", "activity", "timestamp_correlation")
+SUMMARISE = ("record", "sport")
+WANTED = SUMMARY + SUMMARISE
+DERIVED = "no session summary in the file: summarised from its records"
+UNDATED = "no session summary in the file, and no timed records to summarise it from: nothing to count"
+APPROXIMATE = ("the device recorded times relative to power-on with no time zone: "
+               "the start time is approximate")
 FIT_EPOCH = datetime(1989, 12, 31)  # naive UTC, as fitparse gives times
 # fitparse decodes about 0.13-0.25 MB/s: small odd files are decoded here, big
 # ones in a child process with these bounds.
@@ -64,32 +82,72 @@ def _number(value) -> float | None:
     return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
 
 
+def _fit_seconds(value) -> float | None:
+    """A FIT time as seconds since the FIT epoch: a date, or a relative time (int)."""
+    if isinstance(value, datetime):
+        return (value.replace(tzinfo=None) - FIT_EPOCH).total_seconds()
+    return float(value) if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _correlation(values: dict) -> int | None:
+    """The seconds a timestamp_correlation says to add to the device's system time
+    (a time relative to power-on) to get UTC, or None when it says nothing usable.
+    Its fractional parts count; the offset is rounded to a whole second."""
+    utc, system = values.get("timestamp"), values.get("system_timestamp")
+    if not isinstance(utc, datetime) or not isinstance(system, int) or isinstance(system, bool):
+        return None  # the UTC side must be a date, the system side a relative time
+
+    def fraction(key: str) -> float:
+        part = _number(values.get(key))
+        return part if part is not None and 0 <= part < 2 else 0.0
+
+    offset = _fit_seconds(utc) + fraction("fractional_timestamp") - system - fraction("fractional_system_timestamp")
+    return round(offset)
+
+
 class _Clock:
     """Turns FIT times into aware UTC datetimes.
 
     Devices without a clock fix write times relative to power-on (small
-    integers, which fitparse leaves as int). The activity message's
+    integers, which fitparse leaves as int). A timestamp_correlation message
+    maps them to UTC exactly. Without one, the activity message's
     local_timestamp, a wall-clock reading taken at its relative timestamp,
-    anchors them, in this machine's time zone.
+    anchors them in this machine's time zone: a guess (`guessed` says one was
+    made), since the file does not say its zone.
+
+    device_settings is not used: its time_offset disagrees with the activity's own
+    local and UTC times in real files (an Edge 820 writes 0 for a -7 h zone), and
+    its sign contradicts the SDK's description; its time_zone_offset reads 0 in all.
     """
 
-    def __init__(self, activity: dict | None):
+    def __init__(self, activity: dict | None, correlations=()):
+        self.offset = next((o for o in map(_correlation, correlations) if o is not None), None)
         self.anchor = None
+        self.guessed = False
         if activity:
             local, relative = activity.get("local_timestamp"), activity.get("timestamp")
             if isinstance(local, datetime) and isinstance(relative, int):
                 self.anchor = (local, relative)
 
-    def __call__(self, value) -> datetime | None:
+    def exact(self, value) -> datetime | None:
+        """The UTC time the file itself vouches for, or None."""
         if isinstance(value, datetime):
             return _utc(value)
-        if isinstance(value, int) and self.anchor:
-            local, relative = self.anchor
-            return (local - timedelta(seconds=relative - value)).astimezone(timezone.utc)
+        if isinstance(value, int) and self.offset is not None:
+            return (FIT_EPOCH + timedelta(seconds=value + self.offset)).replace(tzinfo=timezone.utc)
         return None
 
+    def __call__(self, value) -> datetime | None:
+        moment = self.exact(value)
+        if moment is None and isinstance(value, int) and self.anchor:
+            local, relative = self.anchor
+            self.guessed = True
+            return (local - timedelta(seconds=relative - value)).astimezone(timezone.utc)
+        return moment
 
-def _session(values: dict, clock: _Clock, fallback_start: datetime | None) -> SessionSummary:
+
+def _session(values: dict, clock: _Clock, fallback_start) -> SessionSummary:
+    """`fallback_start` gives the start to use when the session has none of its own."""
     start = clock(values.get("start_time"))
     elapsed = _number(values.get("total_elapsed_time"))
     if start is None:
@@ -97,7 +155,7 @@ def _session(values: dict, clock: _Clock, fallback_start: datetime | None) -> Se
         if end is not None and elapsed is not None:
             start = end - timedelta(seconds=elapsed)
         else:
-            start = fallback_start
+            start = fallback_start()
     if start is None:
         raise FitDecodeError(
             "a session has no usable start time (device clock not set); the run cannot be dated"
@@ -115,33 +173,121 @@ def _session(values: dict, clock: _Clock, fallback_start: datetime | None) -> Se
     )
 
 
-def _utc_offset(activity: dict | None) -> int | None:
-    """The runner's UTC offset, from the activity's local and UTC end times."""
-    if not activity:
+def _derived(part: "_Part", clock: _Clock) -> SessionSummary | None:
+    """One session summarised from the records of an activity without a session
+    message: from the earliest to the latest record time, the greatest record
+    distance, the sport of its sport message (else generic: never a guess)."""
+    times = [t for t in (clock(stamp) for stamp, _ in part.records) if t is not None]
+    if not times:
         return None
-    local, utc = activity.get("local_timestamp"), activity.get("timestamp")
-    if not (isinstance(local, datetime) and isinstance(utc, datetime)):
-        return None
-    # Offsets come in quarter hours; rounding removes clock jitter.
-    offset = round((local - utc).total_seconds() / 900) * 900
-    return offset if abs(offset) <= 14 * 3600 else None
+    start = min(times)
+    distances = [d for d in (_number(distance) for _, distance in part.records) if d is not None]
+    sport = part.sport or {}
+    return SessionSummary(
+        start_time=start,
+        sport=_name(sport.get("sport")) or "generic",
+        sub_sport=_name(sport.get("sub_sport")),
+        distance_m=max(distances) if distances else None,
+        timer_s=None,  # pauses are not known from records alone
+        elapsed_s=(max(times) - start).total_seconds(),
+        avg_hr=None,
+        ascent_m=None,
+        derived=True,
+    )
+
+
+def _utc_offset(part: "_Part", clock: _Clock) -> int | None:
+    """The runner's UTC offset, from the activity's local and UTC end times, or
+    else from a timestamp_correlation's local and UTC times."""
+    pairs = [(values.get("local_timestamp"), clock.exact(values.get("timestamp")))
+             for values in ([part.activity] if part.activity else []) + part.correlations]
+    for local, utc in pairs:
+        if isinstance(local, datetime) and utc is not None:
+            # Offsets come in quarter hours; rounding removes clock jitter.
+            offset = round((local.replace(tzinfo=timezone.utc) - utc).total_seconds() / 900) * 900
+            return offset if abs(offset) <= 14 * 3600 else None
+    return None
+
+
+class _Misfit(FieldDefinition):
+    """A field whose declared size is no whole number of its base type (a uint32
+    of 1 byte, as a Coros watch writes one), or 0: its bytes are read and
+    ignored, as the FIT SDK and fitdecode do, where fitparse refuses the file."""
+
+    __slots__ = ()
+
+
+class _OneField:
+    """What fitparse's value reader needs of a definition, for one field."""
+
+    __slots__ = ("field_defs", "dev_field_defs", "endian")
+
+    def __init__(self, field_def, endian: str):
+        self.field_defs, self.dev_field_defs, self.endian = [field_def], [], endian
 
 
 class _FitFile(fitparse.FitFile):
-    """fitparse, except that in the wanted messages a field declared wider than
-    its type (an array where one value is expected, like a `sport` of 8 bytes)
-    stands for its first element, as in the FIT SDK and fitdecode. fitparse
-    would keep the whole tuple, unnamed and unscaled (and fail on a widened
-    time); here the element is named, scaled and checked for validity like any
-    single value, and picks subfields as one."""
+    """fitparse, except that
+
+    - in the messages shoetrack reads, a field declared wider than its type (an
+      array where one value is expected, like a `sport` of 8 bytes) stands for
+      its first element, as in the FIT SDK and fitdecode. fitparse would keep
+      the whole tuple, unnamed and unscaled (and fail on a widened time); here
+      the element is named, scaled and checked for validity like any single
+      value, and picks subfields as one (but bytes the profile defines as
+      such, with components, stay whole);
+    - a field whose size does not fit its type is unknown bytes (_Misfit), and
+      absent if shoetrack reads it, where fitparse refuses the whole file.
+    """
+
+    def _parse_definition_message(self, header):
+        # fitparse refuses a field whose size is no whole number of its type. While a
+        # definition is read, _read_struct shows it such a field as bytes (so it reads
+        # on), and the field is then marked unknown (_Misfit).
+        self._misfits, self._fields_left, self._field_index = [], 0, 0
+        self._in_definition = True
+        try:
+            def_mesg = super()._parse_definition_message(header)
+        finally:
+            self._in_definition = False
+        for i in self._misfits:
+            found = def_mesg.field_defs[i]
+            def_mesg.field_defs[i] = _Misfit(field=None, def_num=found.def_num, base_type=BASE_TYPE_BYTE,
+                                             size=found.size)
+        return def_mesg
+
+    def _read_struct(self, fmt, endian="<", data=None, always_tuple=False):
+        values = super()._read_struct(fmt, endian=endian, data=data, always_tuple=always_tuple)
+        if not getattr(self, "_in_definition", False):
+            return values
+        if fmt == "HB":  # the global message number and how many fields follow
+            self._fields_left = values[1]
+        elif fmt == "3B" and self._fields_left:  # one field: number, size, base type
+            self._fields_left -= 1
+            number, size, base_number = values
+            base_type = BASE_TYPES.get(base_number, BASE_TYPE_BYTE)
+            if not size or size % base_type.size:
+                self._misfits.append(self._field_index)
+                values = (number, size, BYTE_TYPE_NUMBER)
+            self._field_index += 1
+        return values
 
     def _parse_raw_values_from_data_message(self, def_mesg):
-        raw_values = super()._parse_raw_values_from_data_message(def_mesg)
+        if any(type(field_def) is _Misfit for field_def in def_mesg.field_defs):
+            raw_values = []
+            for field_def in def_mesg.field_defs + def_mesg.dev_field_defs:
+                if type(field_def) is _Misfit:
+                    self._read(field_def.size)  # read (for the CRC), never used
+                    raw_values.append(None)
+                else:
+                    raw_values += super()._parse_raw_values_from_data_message(_OneField(field_def, def_mesg.endian))
+        else:
+            raw_values = super()._parse_raw_values_from_data_message(def_mesg)
         if def_mesg.mesg_num not in _NAMES:
             return raw_values
         fields = def_mesg.field_defs + def_mesg.dev_field_defs
         for i, (field_def, raw) in enumerate(zip(fields, raw_values)):
-            if isinstance(raw, tuple):
+            if isinstance(raw, tuple) and not _bytes_by_design(field_def):
                 first = raw[0] if raw else None
                 if field_def.base_type.name == "byte" and first == 0xFF:
                     first = None  # fitparse checks a byte array as a whole, not element by element
@@ -149,9 +295,26 @@ class _FitFile(fitparse.FitFile):
         return raw_values
 
 
-def _messages_by_fitparse(data: bytes) -> list[tuple[int, str, dict]]:
+def _bytes_by_design(field_def) -> bool:
+    """A field the profile defines as bytes holding components (a record's
+    compressed_speed_distance: 3 bytes, speed and distance read from all of them),
+    whatever type a file declares it with."""
+    field = field_def.field if isinstance(field_def, FieldDefinition) else None
+    return bool(field is not None and field.components and field.type.name == "byte")
+
+
+def _native_values(message) -> dict:
+    """A message's values as fitparse's get_values() gives them, but for its own
+    fields only: a developer field named like one of them (a Connect IQ
+    `total_distance`) never takes its place."""
+    return {f.name: f.value for f in message.fields if not isinstance(f.field_def, DevFieldDefinition)}
+
+
+def _messages_by_fitparse(data: bytes, records: bool = False) -> list[tuple[int, str, dict]]:
     """The wanted messages as (segment, name, values), decoded by fitparse, the
-    reference; the segment counts the FIT files of a chain from 0."""
+    reference; the segment counts the FIT files of a chain from 0. With
+    `records`, the record and sport messages too (their timestamp and distance,
+    sport and sub_sport), to summarise an activity without a session."""
     # fitparse keeps developer-field types in a module-wide table; clearing it
     # makes every file decode as it would in a fresh process.
     fitparse.records.DEV_TYPES.clear()
@@ -166,10 +329,17 @@ def _messages_by_fitparse(data: bytes) -> list[tuple[int, str, dict]]:
             read_header()
 
         fit._parse_file_header = next_segment
-        return [(segment[0], m.name, m.get_values()) for m in fit.get_messages(WANTED)]
+        messages = []
+        for m in fit.get_messages(WANTED if records else SUMMARY):
+            values = _native_values(m)
+            if m.name == "record":
+                values = {key: values[key] for key in ("timestamp", "distance") if key in values}
+            messages.append((segment[0], m.name, values))
+        return messages
 
 
-_NAMES = {0: "file_id", 18: "session", 23: "device_info", 34: "activity"}
+_NAMES = {0: "file_id", 18: "session", 23: "device_info", 34: "activity", 162: "timestamp_correlation",
+          20: "record", 12: "sport"}
 
 
 def _subfield(field, raw: dict):
@@ -209,8 +379,11 @@ def _render(mesg: int, raw: dict) -> dict:
     return values
 
 
-def _messages_by_walk(data: bytes) -> list[tuple[int, str, dict]]:
-    return [(segment, _NAMES[mesg], _render(mesg, raw)) for segment, mesg, raw in walk(data)]
+def _messages_by_walk(data: bytes, records: bool = False) -> list[tuple[int, str, dict]]:
+    """The wanted messages as _messages_by_fitparse gives them, by the fast walk
+    (which raises Uncertain when fitparse must decide)."""
+    found = walk(data, RECORDS if records else None)
+    return [(segment, _NAMES[mesg], _render(mesg, raw)) for segment, mesg, raw in found]
 
 
 def _single(value):
@@ -229,6 +402,14 @@ class _Part:
         self.sessions: list[dict] = []
         self.foot_pod = None
         self.activity: dict | None = None
+        self.correlations: list[dict] = []
+        self.sport: dict | None = None  # the first sport message
+        self.records: list[tuple] = []  # (timestamp, distance) of each record, in order
+
+    @property
+    def bare(self) -> bool:
+        """An activity file without a session message: summarised from its records."""
+        return self.file_id is not None and self.file_id.get("type") == "activity" and not self.sessions
 
 
 def _parts(messages: list[tuple[int, str, dict]]) -> list[_Part]:
@@ -255,11 +436,31 @@ def _parts(messages: list[tuple[int, str, dict]]) -> list[_Part]:
                 part.foot_pod = part.foot_pod or values["serial_number"]
         elif name == "activity":
             part.activity = part.activity or values
+        elif name == "timestamp_correlation":
+            part.correlations.append(values)
+        elif name == "record":
+            part.records.append((values.get("timestamp"), values.get("distance")))
+        elif name == "sport":
+            part.sport = part.sport or values
     return parts
 
 
+def _decoded(read, data: bytes) -> DecodedFile:
+    """The DecodedFile of a FIT file's bytes, read by `read` (_messages_by_walk or
+    _messages_by_fitparse): once for the messages every file is read for and, only
+    when an activity has no session message, again with its records."""
+    parts = _parts(read(data))
+    if parts[0].file_id is not None and any(part.bare for part in parts):
+        parts = _parts(read(data, records=True))
+    return _assemble(parts)
+
+
 def _build(messages: list[tuple[int, str, dict]]) -> DecodedFile:
-    parts = _parts(messages)
+    """The DecodedFile of the wanted messages, as (segment, name, values)."""
+    return _assemble(_parts(messages))
+
+
+def _assemble(parts: list[_Part]) -> DecodedFile:
     file_id = parts[0].file_id
     if file_id is None:
         raise FitDecodeError("no file_id message: not a complete FIT file")
@@ -270,13 +471,21 @@ def _build(messages: list[tuple[int, str, dict]]) -> DecodedFile:
     kept = [p for p in parts if p.file_id.get("type") == "activity"] or parts
     file_id = kept[0].file_id
     file_type = file_id.get("type")
-    sessions = []
+    sessions, notes, offset = [], [], None
     for part in kept:
-        clock = _Clock(part.activity)
-        fallback = clock(part.file_id.get("time_created"))
-        sessions.extend(_session(s, clock, fallback) for s in part.sessions)
+        clock = _Clock(part.activity, part.correlations)
+        if part.bare:
+            derived = _derived(part, clock)
+            sessions.extend([derived] if derived else [])
+            notes.append(DERIVED if derived else UNDATED)
+        else:
+            fallback = lambda clock=clock, part=part: clock(part.file_id.get("time_created"))  # noqa: E731
+            sessions.extend(_session(s, clock, fallback) for s in part.sessions)
+        if clock.guessed:
+            notes.append(APPROXIMATE)
+        if offset is None:
+            offset = _utc_offset(part, clock)
     foot_pod = next((p.foot_pod for p in kept if p.foot_pod is not None), None)
-    offset = next((o for o in (_utc_offset(p.activity) for p in kept) if o is not None), None)
     return DecodedFile(
         file_type=str(file_type) if isinstance(file_type, str) else f"type {file_type}",
         sessions=tuple(sessions),
@@ -285,13 +494,14 @@ def _build(messages: list[tuple[int, str, dict]]) -> DecodedFile:
         serial=file_id.get("serial_number") if isinstance(file_id.get("serial_number"), int) else None,
         foot_pod_serial=foot_pod if isinstance(foot_pod, int) else None,
         utc_offset_s=offset,
+        notes=tuple(dict.fromkeys(notes)),
     )
 
 
 def _by_reference(data: bytes) -> DecodedFile:
     """Decode with fitparse in this process; its errors become one-line reasons."""
     try:
-        return _build(_messages_by_fitparse(data))
+        return _decoded(_messages_by_fitparse, data)
     except FitDecodeError:
         raise
     except FitCRCError:
@@ -362,7 +572,7 @@ def decode(data: bytes) -> DecodedFile:
     if len(data) < 12 or data[8:12] != b".FIT":
         raise FitDecodeError("not a FIT file (no FIT header)")
     try:
-        return _build(_messages_by_walk(data))
+        return _decoded(_messages_by_walk, data)
     except Broken as exc:
         raise FitDecodeError(str(exc)) from None
     except (Uncertain, ArithmeticError, TypeError, ValueError):
@@ -418,7 +628,25 @@ def _outcome(decoder, data: bytes) -> tuple[str, object]:
         return "error", str(exc)
 
 
-def decode_outcome(data: bytes) -> tuple[str, object]:
+def looks_like_xml(data: bytes) -> bool:
+    """GPX and TCX are XML: after an optional byte-order mark and blanks, a '<'."""
+    head = data[:64].lstrip(b"\xef\xbb\xbf").lstrip()
+    return head.startswith(b"<")
+
+
+def decode_outcome(data: bytes, hint=None) -> tuple[str, object]:
+    """("ok", DecodedFile), ("skipped", reason) or ("error", reason) for a FIT, GPX or
+    TCX file's bytes.
+    `hint` (a gpxtcx.Hint) is what an export says of a GPX or TCX file."""
+    if looks_like_xml(data):
+        from . import gpxtcx
+
+        try:
+            return "ok", gpxtcx.decode(data, hint)
+        except gpxtcx.NotAnActivity as exc:  # a route, a file with no track points
+            return "skipped", str(exc)
+        except gpxtcx.TrackError as exc:
+            return "error", str(exc)
     return _outcome(decode, data)
 
 
@@ -443,7 +671,7 @@ class Decoder:
         """How many files may be in flight at once."""
         return 4 * self.workers if self.pool else 0
 
-    def submit(self, data: bytes) -> Future:
+    def submit(self, data: bytes, hint=None) -> Future:
         self.count += 1
         if self.pool is None and self.workers > 1 and self.count > self.INLINE_FIRST:
             context = multiprocessing.get_context("forkserver")
@@ -452,7 +680,7 @@ class Decoder:
                                             initializer=_follow_parent, initargs=(self.lifeline.end,))
         if self.pool is not None:
             try:
-                return self.pool.submit(decode_outcome, data)
+                return self.pool.submit(decode_outcome, data, hint)
             except (BrokenProcessPool, OSError):
                 # Workers cannot start (e.g. the temp folder's path is too long for the
                 # forkserver's socket): decode in this process instead.
@@ -460,17 +688,17 @@ class Decoder:
                 self._drop_pool()
                 self.workers = 1
         done = Future()
-        done.set_result(decode_outcome(data))
+        done.set_result(decode_outcome(data, hint))
         return done
 
-    def result(self, future: Future, data_again) -> tuple[str, object]:
+    def result(self, future: Future, data_again, hint=None) -> tuple[str, object]:
         """The outcome of a submitted file; if a worker died, decode it here instead."""
         try:
             return future.result()
         except BrokenProcessPool:
             self.workers = 1
             self._drop_pool()
-            return decode_outcome(data_again())
+            return decode_outcome(data_again(), hint)
 
     def _drop_pool(self) -> None:
         """Forget the pool; any of its workers still running exits with the lifeline."""

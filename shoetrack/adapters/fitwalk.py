@@ -12,6 +12,12 @@ raises Broken with the reason. Anything else it cannot read with certainty (a
 wanted message with a compressed timestamp or a non-numeric field, developer fields
 it cannot size) raises Uncertain, and the caller hands the file to fitparse,
 the reference decoder, which then produces fitparse's own result or error.
+
+Developer fields are stepped over, never read: a wanted message's own fields
+are what shoetrack keeps, whatever a developer field is named. A field whose
+size is no whole number of its type (a uint32 of 1 byte) is stepped over as
+unknown bytes, as the FIT SDK does; a wanted one is then simply absent (fit.py
+has fitparse read such a field the same way).
 """
 
 from __future__ import annotations
@@ -25,18 +31,24 @@ WANTED = {
     # total_elapsed_time, total_timer_time, total_distance, avg_heart_rate, total_ascent
     23: {0, 1, 3, 25},  # device_info: device_index, device_type, serial_number, source_type
     34: {253, 5},  # activity: timestamp, local_timestamp
+    # timestamp_correlation: timestamp, fractional_timestamp, system_timestamp,
+    # fractional_system_timestamp, local_timestamp (dates a device's power-on times)
+    162: {253, 0, 1, 2, 3},
 }
+# Read only from an activity file without a session message, to summarise it
+# (a second walk, `walk(data, RECORDS)`): record timestamp and distance, sport.
+RECORDS = {
+    20: {253, 5},  # record: timestamp, distance
+    12: {0, 1},  # sport: sport, sub_sport
+}
+# Fields whose components fitparse expands into a kept field (record
+# compressed_speed_distance -> distance): a layout with one is left to fitparse.
+# tests/test_fit_beyond.py checks this against fitparse's profile.
+COMPONENT_SOURCES = {20: {8}}
 DEVELOPER_DATA_ID, FIELD_DESCRIPTION = 207, 206
-REGISTRY = {DEVELOPER_DATA_ID: {3}, FIELD_DESCRIPTION: {0, 1, 2, 3}}  # 3: field_name
-# Names of the values shoetrack reads; a developer field of the same name in a
-# wanted message would take its place in fitparse's view of the message.
-USED_NAMES = frozenset({
-    "type", "manufacturer", "product", "garmin_product", "serial_number", "time_created", "timestamp",
-    "start_time", "sport", "sub_sport", "total_elapsed_time", "total_timer_time", "total_distance",
-    "avg_heart_rate", "total_ascent", "device_type", "antplus_device_type", "source_type",
-    "device_index", "local_timestamp",
-})
-STRING = 0x07
+# developer_data_id: developer_data_index; field_description: developer_data_index,
+# field_definition_number, fit_base_type_id (to know each developer field's size)
+REGISTRY = {DEVELOPER_DATA_ID: {3}, FIELD_DESCRIPTION: {0, 1, 2}}
 
 # Base type number -> (struct code, size, invalid value); strings and bytes are never wanted.
 NUMERIC = {
@@ -102,41 +114,33 @@ def crc16(data, crc: int = 0) -> int:
 class _Definition:
     __slots__ = ("mesg", "size", "fields", "unpack", "keep")
 
-    def __init__(self, mesg: int, size: int, fields: list[tuple[int, int, int, int]], endian: str):
+    def __init__(self, mesg: int, size: int, fields: list[tuple[int, int, int, int]], endian: str, keep: bool):
         self.mesg = mesg
         self.size = size
         self.fields = fields  # (field number, offset, base type, size) of the fields to read
-        self.keep = mesg in WANTED or mesg in REGISTRY
+        self.keep = keep
         layout, position = endian, 0
         for _, offset, base, field_size in fields:
             if offset > position:
                 layout += f"{offset - position}x"
-            code = f"{field_size}s" if base == STRING else (NUMERIC[base][0] if base in NUMERIC else FLOATS[base][0])
+            code = NUMERIC[base][0] if base in NUMERIC else FLOATS[base][0]
             layout += code
             position = offset + struct.calcsize("<" + code)
         self.unpack = struct.Struct(layout).unpack_from
-
-
-def _text(raw: bytes) -> str | None:
-    """A FIT string as fitparse reads it: up to the first NUL, UTF-8, empty is None."""
-    end = raw.find(b"\0")
-    return (raw if end < 0 else raw[:end]).decode("utf-8", errors="replace") or None
 
 
 def _values(definition: _Definition, data: bytes, start: int) -> dict[int, object]:
     raw = definition.unpack(data, start)
     values = {}
     for (number, _, base, _), value in zip(definition.fields, raw):
-        if base == STRING:
-            values[number] = _text(value)
-        elif base in NUMERIC:
+        if base in NUMERIC:
             values[number] = None if value == NUMERIC[base][2] else value
         else:
             values[number] = None if value != value else value  # NaN means invalid
     return values
 
 
-def _definition(data: bytes, pos: int, header: int, developers: dict) -> tuple[_Definition, int]:
+def _definition(data: bytes, pos: int, header: int, developers: dict, kept: dict) -> tuple[_Definition, int]:
     if pos + 6 > len(data):
         raise Broken(TRUNCATED)
     endian = ">" if data[pos + 2] else "<"
@@ -144,21 +148,25 @@ def _definition(data: bytes, pos: int, header: int, developers: dict) -> tuple[_
     pos += 6
     if pos + 3 * count > len(data):
         raise Broken(TRUNCATED)
-    wanted = WANTED.get(mesg) or REGISTRY.get(mesg) or ()
+    wanted = kept.get(mesg) or REGISTRY.get(mesg) or ()
+    expanding = COMPONENT_SOURCES.get(mesg, ()) if mesg in kept else ()
     fields, size = [], 0
     for i in range(count):
         number, field_size, base = data[pos + 3 * i], data[pos + 3 * i + 1], data[pos + 3 * i + 2]
-        if field_size % BASE_SIZE.get(base, 1):
-            raise Broken("corrupt: a field's size does not fit its type")
+        if not field_size or field_size % BASE_SIZE.get(base, 1):
+            # No whole number of its type (nothing at all, or a uint32 of 1 byte): unknown
+            # bytes, stepped over, as in the FIT SDK; a kept one is absent.
+            size += field_size
+            continue
+        if number in expanding:
+            raise Uncertain("a field whose components fitparse expands into a kept one")
         if number in wanted:
-            if any(kept[0] == number for kept in fields):
+            if any(kept_field[0] == number for kept_field in fields):
                 raise Uncertain("a field number appears twice in one definition")
-            if base == STRING and mesg == FIELD_DESCRIPTION:
-                pass  # the developer field's name
-            elif base not in NUMERIC and base not in FLOATS:
+            if base not in NUMERIC and base not in FLOATS:
                 raise Uncertain("wanted field of a non-numeric type")
-            elif field_size != BASE_SIZE[base] and (mesg not in WANTED or not field_size):
-                raise Uncertain("a developer registry field holds an array, or a field is empty")
+            elif field_size != BASE_SIZE[base] and mesg not in kept:
+                raise Uncertain("a developer registry field holds an array")
             # A wider field (a sport of 8 bytes) is an array where one value is expected:
             # only its first element is read, as in the FIT SDK (fit.py has fitparse agree).
             fields.append((number, size, base, field_size))
@@ -173,14 +181,12 @@ def _definition(data: bytes, pos: int, header: int, developers: dict) -> tuple[_
             raise Broken(TRUNCATED)
         for i in range(extra):
             number, field_size, index = data[pos + 3 * i], data[pos + 3 * i + 1], data[pos + 3 * i + 2]
-            base_size, name = developers.get(index, {}).get(number, (None, None))
+            base_size = developers.get(index, {}).get(number)
             if base_size is None or field_size < base_size or field_size % base_size:
                 raise Uncertain("developer field not described, or of an odd size")
-            if mesg in WANTED and name in USED_NAMES:
-                raise Uncertain("a developer field shadows a field shoetrack reads")
-            size += field_size
+            size += field_size  # never read, whatever its name: a message's own fields win
         pos += 3 * extra
-    return _Definition(mesg, size, fields, endian), pos
+    return _Definition(mesg, size, fields, endian, mesg in kept or mesg in REGISTRY), pos
 
 
 def _register(mesg: int, values: dict, developers: dict) -> None:
@@ -191,15 +197,17 @@ def _register(mesg: int, values: dict, developers: dict) -> None:
     index, number, base = values.get(0), values.get(1), values.get(2)
     if index not in developers or base not in BASE_SIZE:
         raise Uncertain("field description without its developer or with an unknown type")
-    developers[index][number] = (BASE_SIZE[base], values.get(3) or f"unnamed_dev_field_{number}")
+    developers[index][number] = BASE_SIZE[base]
 
 
-def walk(data: bytes) -> list[tuple[int, int, dict[int, object]]]:
+def walk(data: bytes, extra: dict[int, set[int]] | None = None) -> list[tuple[int, int, dict[int, object]]]:
     """The wanted messages of a FIT file, in order, as (segment, global number,
     {field: raw value}); the segment counts the FIT files of a chain from 0.
+    `extra` names more messages and fields to read (RECORDS).
 
     Raises Uncertain whenever the reference decoder must decide.
     """
+    kept = {**WANTED, **extra} if extra else WANTED
     found: list[tuple[int, int, dict]] = []
     developers: dict = {}
     length = len(data)
@@ -237,7 +245,7 @@ def walk(data: bytes) -> list[tuple[int, int, dict[int, object]]]:
                     raise Uncertain("compressed timestamp on a wanted message")
                 pos += 1 + definition.size
             elif header & 0x40:
-                definition, pos = _definition(data, pos, header, developers)
+                definition, pos = _definition(data, pos, header, developers, kept)
                 definitions[header & 0xF] = definition
             else:
                 definition = definitions.get(header & 0xF)

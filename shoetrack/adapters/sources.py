@@ -1,4 +1,5 @@
-"""Finding FIT files in what the user hands over: files, folders, .fit.gz and zips.
+"""Finding activity files in what the user hands over: files, folders, zips, and the
+FIT, GPX and TCX files in them (each also gzipped); and an export's manifests.
 
 `find(paths)` lists the files to import (Units) without reading them;
 `entries(unit)` yields one entry per candidate file inside a unit: either a
@@ -72,13 +73,18 @@ class Refusal:
 Entry = Candidate | Refusal
 
 
+ACTIVITY_SUFFIXES = (".fit", ".gpx", ".tcx")
+GZIPPED = ("fitgz", "gz")
+
+
 def kind_of(name: str) -> str | None:
-    """'fit', 'fitgz' or 'zip' by file name, or None for anything else."""
+    """By file name: 'fit' (also .gpx and .tcx: the bytes tell which), 'gz' (the same,
+    gzipped) or 'zip'; None for anything else."""
     lower = name.lower()
-    if lower.endswith(".fit"):
+    if lower.endswith(ACTIVITY_SUFFIXES):
         return "fit"
-    if lower.endswith(".fit.gz"):
-        return "fitgz"
+    if lower.endswith(".gz") and lower[:-3].endswith(ACTIVITY_SUFFIXES):
+        return "gz"
     if lower.endswith(".zip"):
         return "zip"
     return None
@@ -161,7 +167,7 @@ def _read_file(path: Path, kind: str) -> bytes:
             data = _read_capped(stream, MAX_FIT_BYTES, "file")
     except OSError as exc:
         raise SourceError(f"cannot read: {exc.strerror or exc}") from None
-    return _gunzip(data) if kind == "fitgz" else data
+    return _gunzip(data) if kind in GZIPPED else data
 
 
 def _refuse_special(path: Path, st: os.stat_result) -> Refusal | None:
@@ -248,7 +254,8 @@ def _zip_entries(source, label: str, depth: int, on_found: Callable[[int], None]
             yield Refusal(label, "skipped", f"archive lists {len(members)} files, over the limit of {MAX_ZIP_MEMBERS}")
             return
         if not members:
-            yield Refusal(label, "skipped", "archive holds no .fit, .fit.gz or .zip files")
+            yield Refusal(label, "skipped", "archive holds no activity files (.fit, .gpx, .tcx, gzipped or not) "
+                                            "and no archives")
             return
         room = _room(archive, everything)
         on_found(len(members) - 1)  # the archive counted as one file so far
@@ -278,7 +285,7 @@ def _member_reader(archive: zipfile.ZipFile, member: zipfile.ZipInfo, kind: str,
         charged.append(True)
         _unpack(archive, member, parts.append, spend)
         data = b"".join(parts)
-        return _gunzip(data, spend) if kind == "fitgz" else data
+        return _gunzip(data, spend) if kind in GZIPPED else data
 
     return read
 
@@ -412,7 +419,7 @@ def _found(path: Path, st: os.stat_result, kind: str) -> Unit | Refusal:
     return Unit(path, kind, st.st_size, st.st_mtime_ns)
 
 
-def _inside(path: Path, folder: Path) -> bool:
+def inside(path: Path, folder: Path) -> bool:
     try:
         path.resolve().relative_to(folder.resolve())
     except (ValueError, OSError, RuntimeError):
@@ -432,7 +439,7 @@ def _walk(folder: Path) -> Iterator[Unit | Refusal]:
             if kind is None:
                 continue
             path = Path(root) / name
-            if path.is_symlink() and not _inside(path, folder):
+            if path.is_symlink() and not inside(path, folder):
                 yield Refusal(str(path), "skipped", OUTSIDE)
                 continue
             try:
@@ -452,7 +459,7 @@ def find(paths: list[Path], confine: Path | None = None) -> list[Unit | Refusal]
     """
     found: list[Unit | Refusal] = []
     for path in paths:
-        if confine is not None and not _inside(path, confine):
+        if confine is not None and not inside(path, confine):
             found.append(Refusal(str(path), "skipped", OUTSIDE))
             continue
         try:
@@ -473,3 +480,126 @@ def find(paths: list[Path], confine: Path | None = None) -> list[Unit | Refusal]
                 continue
         found.append(_found(path, st, kind or "fit"))
     return found
+
+
+# -- exports' manifests ------------------------------------------------------------
+# A Strava bulk export lists its activities (with the gear of each) in activities.csv
+# and its shoes in shoes.csv; a Garmin export keeps gear and activity summaries in
+# JSON under DI_CONNECT/DI-Connect-Fitness. They are found at the top of a folder or
+# zip, or one folder down (an export unpacked into a folder of its own).
+
+MAX_MANIFEST_BYTES = 64 * MiB
+GARMIN_FITNESS = ("DI_CONNECT", "DI-Connect-Fitness")
+
+
+@dataclass(frozen=True)
+class Manifest:
+    kind: str  # "strava" or "garmin"
+    label: str  # where it was found, for messages
+    root: str  # the folder (or zip!prefix) the export's own file names are relative to
+    in_zip: bool
+    files: dict  # strava: {"activities": [bytes], "shoes": [bytes]}; garmin: {"gear": [...], "summaries": [...]}
+
+    def label_of(self, name: str) -> str:
+        """The label an importer gives the export's file `name` (posix, relative to its root)."""
+        if self.in_zip:
+            return f"{self.root}{name}"
+        return str(Path(self.root) / name)
+
+
+def _manifest_role(parts: tuple[str, ...]) -> tuple[str, tuple[str, ...], str] | None:
+    """(kind, root parts, role) for a path inside an export, or None."""
+    name = parts[-1].lower() if parts else ""
+    if len(parts) <= 2 and name in ("activities.csv", "shoes.csv"):
+        return "strava", parts[:-1], name[:-4]
+    at = len(parts) - 3  # DI_CONNECT's place: the top, or one folder down
+    if at in (0, 1) and parts[at:at + 2] == GARMIN_FITNESS:
+        if name.endswith("_gear.json"):
+            return "garmin", parts[:at], "gear"
+        if name.endswith("_summarizedactivities.json"):
+            return "garmin", parts[:at], "summaries"
+    return None
+
+
+def _collect(found: dict, kind: str, root: tuple[str, ...], role: str, data: bytes) -> None:
+    found.setdefault((kind, root), {}).setdefault(role, []).append(data)
+
+
+def _complete(kind: str, roles: dict) -> bool:
+    return "activities" in roles if kind == "strava" else "gear" in roles
+
+
+def manifests(path: Path) -> tuple[list[Manifest], list[Refusal]]:
+    """The export manifests in a folder or zip given to import (none for anything else)."""
+    try:
+        st = path.stat()
+    except OSError:
+        return [], []
+    if stat.S_ISDIR(st.st_mode):
+        return _folder_manifests(path)
+    if stat.S_ISREG(st.st_mode) and kind_of(path.name) == "zip":
+        return _zip_manifests(path)
+    return [], []
+
+
+def _folder_manifests(folder: Path) -> tuple[list[Manifest], list[Refusal]]:
+    found: dict = {}
+    problems: list[Refusal] = []
+    candidates = []
+    try:
+        tops = [folder] + sorted(p for p in folder.iterdir() if p.is_dir() and not p.is_symlink())
+    except OSError:
+        return [], []
+    for top in tops:
+        candidates += [top / "activities.csv", top / "shoes.csv"]
+        fitness = top.joinpath(*GARMIN_FITNESS)
+        if fitness.is_dir():
+            candidates += sorted(fitness.glob("*.json"))
+    for file in candidates:
+        parts = file.relative_to(folder).parts
+        role = _manifest_role(parts)
+        if role is None or not file.is_file() or (file.is_symlink() and not inside(file, folder)):
+            continue
+        try:
+            if file.stat().st_size > MAX_MANIFEST_BYTES:
+                raise SourceError(f"larger than {MAX_MANIFEST_BYTES // MiB} MiB: not an export's list")
+            with open(file, "rb") as stream:
+                data = _read_capped(stream, MAX_MANIFEST_BYTES, "file")
+        except (OSError, SourceError) as exc:
+            problems.append(Refusal(str(file), "failed", f"cannot read: {getattr(exc, 'strerror', None) or exc}"))
+            continue
+        _collect(found, *role, data)
+    result = [Manifest(kind, str(folder.joinpath(*root)), str(folder.joinpath(*root)), False, roles)
+              for (kind, root), roles in sorted(found.items()) if _complete(kind, roles)]
+    return result, problems
+
+
+def _zip_manifests(path: Path) -> tuple[list[Manifest], list[Refusal]]:
+    found: dict = {}
+    problems: list[Refusal] = []
+    try:
+        with zipfile.ZipFile(path) as archive:
+            for member in archive.infolist():
+                if member.is_dir() or _unsafe_member(member.filename):
+                    continue
+                parts = PurePosixPath(member.filename.replace("\\", "/")).parts
+                role = _manifest_role(parts)
+                if role is None:
+                    continue
+                label = f"{path}!{member.filename}"
+                if member.file_size > MAX_MANIFEST_BYTES or member.compress_type not in METHODS:
+                    problems.append(Refusal(label, "skipped", f"over {MAX_MANIFEST_BYTES // MiB} MiB or packed in "
+                                                              "a way shoetrack does not unpack: not read"))
+                    continue
+                chunks: list[bytes] = []
+                try:
+                    _unpack(archive, member, chunks.append, None)
+                except SourceError as exc:
+                    problems.append(Refusal(label, "failed", str(exc)))
+                    continue
+                _collect(found, *role, b"".join(chunks))
+    except ZIP_ERRORS:
+        return [], []  # the import itself says why the archive cannot be read
+    result = [Manifest(kind, f"{path}!{'/'.join(root)}", f"{path}!" + "".join(f"{p}/" for p in root), True, roles)
+              for (kind, root), roles in sorted(found.items()) if _complete(kind, roles)]
+    return result, problems

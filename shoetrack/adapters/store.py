@@ -10,6 +10,7 @@ import os
 import sqlite3
 from datetime import datetime, timedelta, timezone
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
@@ -185,8 +186,36 @@ UPDATE shoes SET start_km = 10000 WHERE start_km > 10000
     """
 ALTER TABLE announcements ADD COLUMN sending_since TEXT
 """,
+    # 9: exports (Strava, Garmin) say which pair each activity was run in. The choice is
+    # kept by activity, not by session, so the run's file may come before or after, in
+    # any format, and importing the export again changes nothing. Sessions say which
+    # format they came from (a FIT file outranks a TCX, a TCX a GPX, of the same run)
+    # and whether the file had no summary of its own (summarised from its records).
+    """
+CREATE TABLE gear_choices (
+    source      TEXT NOT NULL,              -- "Strava", "Garmin"
+    activity_id TEXT NOT NULL,
+    start_time  TEXT NOT NULL,              -- ISO 8601 UTC, as sessions.start_time
+    sport       TEXT NOT NULL,
+    shoe_id     INTEGER NOT NULL REFERENCES shoes(id),
+    PRIMARY KEY (source, activity_id)
+);
+CREATE INDEX gear_choices_start ON gear_choices (start_time);
+ALTER TABLE sessions ADD COLUMN format TEXT;
+ALTER TABLE sessions ADD COLUMN derived INTEGER NOT NULL DEFAULT 0
+""",
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
+
+
+@dataclass
+class Recorded:
+    """What storing a file did."""
+
+    stored: int  # sessions stored
+    copy_of: str | None = None  # none stored: the source of the copy that was there
+    in_place: list[int] = field(default_factory=list)  # ids of sessions that took a lesser copy's place
+    displaced: list[str] = field(default_factory=list)  # files whose only session was such a copy
 
 
 def _now() -> str:
@@ -461,53 +490,91 @@ class Store:
     def file_by_hash(self, sha256: str) -> dict | None:
         return self._one("SELECT * FROM files WHERE sha256 = ?", [sha256])
 
-    def session_near(self, sport: str, earliest: str, latest: str) -> dict | None:
-        """An already stored session of `sport` starting between two ISO times."""
-        return self._one(
-            "SELECT id, source FROM sessions WHERE start_time BETWEEN ? AND ? AND sport = ? "
-            "ORDER BY start_time LIMIT 1",
-            [earliest, latest, sport],
+    def sessions_near(self, earliest: str, latest: str, *, manual: bool = False) -> list[dict]:
+        """Stored sessions from files (hidden ones too), or with `manual` the runs logged
+        by hand, starting between two ISO times: what a new session could be a copy of."""
+        return self._query(
+            "SELECT id, source, sport, format, file_sha256 FROM sessions "
+            f"WHERE start_time BETWEEN ? AND ? AND source {'=' if manual else '!='} 'manual' "
+            "ORDER BY start_time, id",
+            [earliest, latest],
         )
 
     def record_file(self, sha256: str, path: str, size: int, outcome: str, reason: str | None = None,
-                    sessions: Iterable[dict] = (), *, same_within_s: int | None = None) -> tuple[int, str | None]:
+                    sessions: Iterable[dict] = (), *, judge: Callable[[dict], tuple] | None = None
+                    ) -> "Recorded":
         """Store a file's outcome and its sessions in one transaction.
 
         For an imported file the last word is said under the write lock, so imports
         running side by side never store one activity twice: when another process
-        imported the same bytes meanwhile, nothing is stored; with `same_within_s`, a
-        session whose sport already has one starting that close is left out, and a file
-        left with none is recorded as a duplicate. Returns (sessions stored, the source
-        of the copy already stored when none was)."""
+        imported the same bytes meanwhile, nothing is stored. With `judge`, each session
+        is judged again against what is stored now: judge(row) gives ("new",),
+        ("duplicate", source) or ("replace", [session ids]) - a copy of the same run from
+        a lesser format, which this one takes the place of (keeping its pin, note and
+        hidden state; its file then counts as a duplicate of this one). A file left with
+        no session is recorded as a duplicate."""
         rows = [dict(s, file_sha256=sha256) for s in sessions]
         with self._writing():
             copy_of = None
+            replacing: list[tuple[dict, list[int]]] = []
             if outcome == "imported":
                 earlier = self.file_by_hash(sha256)
                 if earlier is not None and earlier["outcome"] == "imported":
-                    return 0, earlier["path"]
-                if same_within_s:
-                    kept = []
+                    return Recorded(0, earlier["path"])
+                if judge is not None:
                     for row in rows:
-                        start = datetime.strptime(row["start_time"], "%Y-%m-%dT%H:%M:%SZ")
-                        window = timedelta(seconds=same_within_s)
-                        match = self.session_near(row["sport"], (start - window).strftime("%Y-%m-%dT%H:%M:%SZ"),
-                                                  (start + window).strftime("%Y-%m-%dT%H:%M:%SZ"))
-                        if match is None:
-                            kept.append(row)
+                        verdict = judge(row)
+                        if verdict[0] == "duplicate":
+                            copy_of = copy_of or verdict[1]
                         else:
-                            copy_of = copy_of or match["source"]
-                    if rows and not kept:
+                            replacing.append((row, verdict[1] if verdict[0] == "replace" else []))
+                    if rows and not replacing:
                         outcome, reason = "duplicate", copy_of
-                    rows = kept
+                    rows = [row for row, _ in replacing]
             self.db["files"].insert(
                 {"sha256": sha256, "path": path, "size": size, "outcome": outcome,
                  "reason": reason, "sessions": len(rows), "seen_at": _now()},
                 replace=True,
             )
-            if rows:
-                self.db["sessions"].insert_all(rows)
-        return len(rows), (copy_of if not rows else None)
+            result = Recorded(len(rows), None if rows else copy_of)
+            if judge is None:
+                if rows:
+                    self.db["sessions"].insert_all(rows)
+            else:
+                for row, old_ids in replacing:
+                    new_id = self.db["sessions"].insert(row).last_pk
+                    for old_id in old_ids:
+                        displaced = self._take_the_place_of(old_id, new_id, path)
+                        if displaced:
+                            result.displaced.append(displaced)
+                    if old_ids:
+                        result.in_place.append(new_id)
+        return result
+
+    def _take_the_place_of(self, old_id: int, new_id: int, path: str) -> None:
+        """Inside a write: session `new_id` replaces `old_id`, the same run from a lesser
+        format. What the runner said of the old one stays. Returns the old one's file when
+        it is now a copy (no session of its own left)."""
+        old = self._one("SELECT hidden_at, note, shoe_why, file_sha256 FROM sessions WHERE id = ?", [old_id])
+        if old is None:
+            return None
+        if old["hidden_at"] is not None:
+            self.conn.execute("UPDATE sessions SET hidden_at = ?, shoe_id = NULL, shoe_reason = 'none', "
+                              "shoe_why = ? WHERE id = ?", [old["hidden_at"], old["shoe_why"], new_id])
+        if old["note"] is not None:
+            self.conn.execute("UPDATE sessions SET note = ? WHERE id = ?", [old["note"], new_id])
+        self.conn.execute("UPDATE OR REPLACE pins SET session_id = ? WHERE session_id = ?", [new_id, old_id])
+        self.conn.execute("DELETE FROM sessions WHERE id = ?", [old_id])
+        if old["file_sha256"]:
+            self.conn.execute(
+                "UPDATE files SET sessions = max(sessions - 1, 0), "
+                "outcome = CASE WHEN sessions <= 1 THEN 'duplicate' ELSE outcome END, "
+                "reason = CASE WHEN sessions <= 1 THEN ? ELSE reason END WHERE sha256 = ?",
+                [path, old["file_sha256"]])
+            after = self.file_by_hash(old["file_sha256"])
+            if after and after["outcome"] == "duplicate":
+                return after["path"]
+        return None
 
     # -- queries -------------------------------------------------------------
 
@@ -588,7 +655,14 @@ class Store:
         """Delete a pair; runs pinned to it go back to automatic attribution."""
         with self._writing():
             self.db.execute("DELETE FROM pins WHERE shoe_id = ?", [shoe_id])
+            self.db.execute("DELETE FROM gear_choices WHERE shoe_id = ?", [shoe_id])
             self.db.execute("DELETE FROM shoes WHERE id = ?", [shoe_id])
+
+    def export_runs(self) -> dict[int, int]:
+        """Per pair, the runs in it because an export said so."""
+        rows = self._query("SELECT shoe_id, count(*) AS runs FROM sessions "
+                           "WHERE shoe_reason = 'export' GROUP BY shoe_id")
+        return {row["shoe_id"]: row["runs"] for row in rows}
 
     def runs_on_shoe(self, shoe_id: int) -> int:
         return self.conn.execute("SELECT count(*) FROM sessions WHERE shoe_id = ?", [shoe_id]).fetchone()[0]
@@ -604,9 +678,25 @@ class Store:
         with self._writing():
             self.db.execute("DELETE FROM pins WHERE session_id = ?", [session_id])
 
+    def gear_choices(self) -> list[dict]:
+        """What exports said about each activity's pair, oldest first."""
+        return self._query("SELECT * FROM gear_choices ORDER BY start_time, source, activity_id")
+
+    def save_gear_choices(self, rows: list[dict]) -> int:
+        """Add or correct exports' choices (keyed by source and activity); returns how many changed."""
+        changed = 0
+        with self._writing():
+            for row in rows:
+                old = self._one("SELECT start_time, sport, shoe_id FROM gear_choices "
+                                "WHERE source = ? AND activity_id = ?", [row["source"], row["activity_id"]])
+                if old != {k: row[k] for k in ("start_time", "sport", "shoe_id")}:
+                    self.db["gear_choices"].insert(row, replace=True)
+                    changed += 1
+        return changed
+
     def attribution_facts(self, session_ids: Iterable[int] | None = None) -> list[dict]:
         """What attribution needs to know of each session (all, or the ids given)."""
-        sql = ("SELECT id, local_date, sport, sub_sport, distance_m, timer_s, elapsed_s, "
+        sql = ("SELECT id, start_time, local_date, sport, sub_sport, distance_m, timer_s, elapsed_s, "
                "device_serial, foot_pod_serial FROM sessions WHERE hidden_at IS NULL")
         if session_ids is None:
             return self._query(sql)

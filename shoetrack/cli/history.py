@@ -19,14 +19,16 @@ from .values import DAY, MINUTES, NOTE, PAIR, PAST_DAY, RUN_ID, RUN_KM, SPORT, S
                 type=click.Path(exists=True, readable=False, path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print every file's outcome as JSON.")
 def import_command(paths: tuple[Path, ...], as_json: bool) -> None:
-    """Import FIT files, folders of them, .fit.gz files and zip exports."""
+    """Import FIT, GPX and TCX files (also gzipped), folders and zips of them, and
+    whole Strava or Garmin exports with their shoes and which pair each run was in."""
     from ..service.importing import import_paths
 
-    store = context().store
+    ctx = context()
+    store, config = ctx.store, ctx.config
     if as_json or not sys.stderr.isatty():
-        report = import_paths(store, list(paths))
+        report = import_paths(store, list(paths), config=config)
     else:
-        report = _import_with_bar(store, list(paths), import_paths)
+        report = _import_with_bar(store, list(paths), import_paths, config)
     if as_json:
         emit_json(report.as_json())
         return
@@ -35,15 +37,22 @@ def import_command(paths: tuple[Path, ...], as_json: bool) -> None:
         f"{len(report.duplicate)} duplicate, {len(report.skipped)} skipped, "
         f"{len(report.failed)} failed"
     )
-    for outcome in ("failed", "skipped"):
-        items = getattr(report, outcome)
+    for source in sorted({pair["source"] for pair in report.shoes}):
+        pairs = [pair for pair in report.shoes if pair["source"] == source]
+        new = sum(pair["new"] for pair in pairs)
+        runs = sum(pair["runs"] for pair in pairs)
+        click.echo(f"From the {source} export: {plural(len(pairs), 'pair')} of shoes ({new} new), "
+                   f"{plural(runs, 'run')} in the pair chosen there")
+    notes = [(item["path"], note) for item in report.imported for note in item.get("notes", ())]
+    for outcome, items in (("failed", report.failed), ("skipped", report.skipped),
+                           ("note", [{"path": path, "reason": note} for path, note in notes])):
         for item in items[:20]:
             click.echo(f"  {outcome}: {item['path']}: {item['reason']}")
         if len(items) > 20:
-            click.echo(f"  ... and {len(items) - 20} more {outcome} (see --json)")
+            click.echo(f"  ... and {len(items) - 20} more {'notes' if outcome == 'note' else outcome} (see --json)")
 
 
-def _import_with_bar(store, paths, import_paths):
+def _import_with_bar(store, paths, import_paths, config):
     """A progress bar on the terminal: files done, rate and time left."""
     started = time.monotonic()
     state = {"done": 0}
@@ -59,7 +68,7 @@ def _import_with_bar(store, paths, import_paths):
             bar.update(done - state["done"], done)
             state["done"] = done
 
-        return import_paths(store, paths, on_progress=advance)
+        return import_paths(store, paths, on_progress=advance, config=config)
 
 
 @cli.group("runs", cls=Group, invoke_without_command=True)
@@ -190,7 +199,8 @@ def runs_restore(run_ids: tuple[int, ...]) -> None:
 @click.option("--sub-sport", type=SUB_SPORT, help="FIT sub-sport name, e.g. treadmill or trail.")
 @click.option("--note", type=NOTE, help="A note to keep with the run ('' removes it).")
 def runs_edit(run_id: int, day, km, minutes, sport, sub_sport, note) -> None:
-    """Correct a run logged by hand; the alerts follow the corrected history."""
+    """Correct a run: any figure of a run logged by hand; the sport and note of a run
+    from a file (a GPX file often has no sport). The alerts follow the corrected history."""
     from ..service.runs import edit_run
 
     ctx = context()

@@ -1,7 +1,8 @@
 """Which pair of shoes a run was done in, and why.
 
 Pure: takes runs, pairs and pins as plain records, returns attributions. The
-order of precedence is a pin, then the pair whose rules match (the more rules,
+order of precedence is a pin, then the pair an export (Strava, Garmin) says the
+run was done in, then the pair whose rules match (the more rules,
 the more specific), then a sub-sport default (running/trail), then a sport
 default (running). Only pairs in service on the run's day count for the
 automatic choices. Ties go to the pair put in service last, then by name, so
@@ -10,11 +11,12 @@ the same data always gives the same answer.
 
 from __future__ import annotations
 
+import bisect
 import math
 import operator
 import re
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, timedelta
 from typing import Iterable
 
 from .sports import ON_FOOT, RUNNING, SPORTS, SUB_SPORTS, known
@@ -176,8 +178,39 @@ class Pin:
 @dataclass(frozen=True)
 class Attribution:
     shoe_id: int | None
-    reason: str  # "pinned", "rule", "default" or "none"
+    reason: str  # "pinned", "export", "rule", "default" or "none"
     why: str
+
+
+@dataclass(frozen=True)
+class ExportChoice:
+    """An export's word on one activity: it was run in this pair."""
+
+    start: datetime  # aware UTC
+    sport: str
+    shoe_id: int
+    source: str  # "Strava", "Garmin"
+
+
+SAME_RUN_WITHIN = timedelta(minutes=1)
+UNKNOWN_SPORT = "generic"
+
+
+class Choices:
+    """Exports' choices, found for a run by its start (within a minute) and sport.
+    A run or choice of unknown sport ("generic": a GPX file without a type) matches
+    any sport; the nearest start wins."""
+
+    def __init__(self, choices):
+        self.choices = sorted(choices, key=lambda c: c.start)
+        self.starts = [c.start for c in self.choices]
+
+    def for_run(self, start: datetime, sport: str) -> ExportChoice | None:
+        first = bisect.bisect_left(self.starts, start - SAME_RUN_WITHIN)
+        last = bisect.bisect_right(self.starts, start + SAME_RUN_WITHIN)
+        fitting = [c for c in self.choices[first:last]
+                   if UNKNOWN_SPORT in (c.sport, sport) or c.sport == sport]
+        return min(fitting, key=lambda c: abs(c.start - start), default=None)
 
 
 def _newest_first(pairs: Iterable[Pair]) -> list[Pair]:
@@ -204,12 +237,14 @@ class Attributor:
             for key in pair.default_for:
                 self.by_default.setdefault(key, []).append(pair)
 
-    def __call__(self, run: RunFacts, pin: Pin | None = None) -> Attribution:
+    def __call__(self, run: RunFacts, pin: Pin | None = None, chosen: ExportChoice | None = None) -> Attribution:
         if pin is not None:
             if pin.shoe_id is None:
                 return Attribution(None, "pinned", "you marked it as not run in a tracked pair")
             name = self.pairs[pin.shoe_id].name if pin.shoe_id in self.pairs else "?"
             return Attribution(pin.shoe_id, "pinned", f"you assigned it to {name}")
+        if chosen is not None and chosen.shoe_id in self.pairs:
+            return Attribution(chosen.shoe_id, "export", f"chosen in {chosen.source}")
         if run.sport not in ON_FOOT:
             return Attribution(None, "none", f"{run.sport} does not wear running shoes")
         needs_name = run.sport != RUNNING  # walking and hiking only where a pair names them

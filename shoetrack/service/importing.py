@@ -1,12 +1,20 @@
-"""Importing FIT files: every input file ends in exactly one outcome.
+"""Importing activity files (FIT, GPX, TCX): every input file ends in exactly one outcome.
 
 imported  - an activity with at least one session not stored before; those are
             stored (`already_stored` counts the others, when there are any)
 duplicate - the same bytes as a file already imported, or an activity each of
-            whose sessions (same sport, start within a minute) is already stored
-skipped   - a valid FIT file that is not an activity, or a file refused unread
+            whose sessions is already stored: the same run (same sport, start within
+            a minute) from a file of the same or a better format
+skipped   - a valid file that is not an activity, or a file refused unread
 failed    - unreadable or corrupt; remembered by its bytes and not retried
             until they change
+
+The same run exported as FIT, TCX and GPX is stored once, from the best of them:
+a FIT file carries the sport, the timer time and the device; a TCX file the sport
+and the laps; a GPX file only the track. A better copy arriving later takes the
+place of a lesser one stored before (keeping what the runner said about it), so the
+order files arrive in does not change the result. Across formats, a copy without a
+sport (a GPX file with no type) matches a run of any sport.
 """
 
 from __future__ import annotations
@@ -19,11 +27,14 @@ from pathlib import Path
 from typing import Callable
 
 from ..adapters import sources
+from ..config import Config
+from ..core.attribution import SAME_RUN_WITHIN, UNKNOWN_SPORT
 from ..core.models import DecodedFile
-from .shoes import attribution_columns, attributor, facts_from_row
+from .shoes import attribution_columns, attributor, choice_for, export_choices, facts_from_row, reattribute
 
 OUTCOMES = ("imported", "duplicate", "skipped", "failed")
-SAME_ACTIVITY_WINDOW = timedelta(minutes=1)
+SAME_ACTIVITY_WINDOW = SAME_RUN_WITHIN
+FORMAT_RANK = {"gpx": 1, "tcx": 2, "fit": 3}  # which copy of the same run is kept
 
 
 @dataclass
@@ -33,12 +44,22 @@ class ImportReport:
     skipped: list[dict] = field(default_factory=list)
     failed: list[dict] = field(default_factory=list)
     stopped: bool = False  # asked to stop before every file had its outcome
+    # the pairs exports brought: {"name", "source", "runs", "new"}
+    shoes: list[dict] = field(default_factory=list)
+    pins: int = 0  # gear choices exports made (activities whose pair they named)
 
     def add(self, outcome: str, path: str, **details) -> None:
         getattr(self, outcome).append({"path": path, **details})
 
+    def displaced(self, paths: list[str], by: str) -> None:
+        """Files imported earlier in this import whose run a better copy now holds: duplicates."""
+        for path in paths:
+            for item in [i for i in self.imported if i["path"] == path]:
+                self.imported.remove(item)
+                self.duplicate.append({"path": path, "of": by})
+
     def as_json(self) -> dict:
-        return {outcome: getattr(self, outcome) for outcome in OUTCOMES}
+        return {**{outcome: getattr(self, outcome) for outcome in OUTCOMES}, "shoes": self.shoes}
 
     @property
     def sessions(self) -> int:
@@ -79,34 +100,56 @@ def session_rows(decoded: DecodedFile, source: str) -> list[dict]:
             "device_serial": decoded.serial,
             "foot_pod_serial": decoded.foot_pod_serial,
             "utc_offset_s": decoded.utc_offset_s,
+            "format": decoded.format,
+            "derived": int(s.derived),
         }
         for index, s in enumerate(decoded.sessions)
     ]
 
 
-def _same_activity(store, session) -> str | None:
-    """The source of a stored session this one repeats (same sport, start within
-    a minute), or None."""
-    match = store.session_near(
-        session.sport,
-        _iso(session.start_time - SAME_ACTIVITY_WINDOW),
-        _iso(session.start_time + SAME_ACTIVITY_WINDOW),
-    )
-    return match["source"] if match else None
+def _rank(fmt: str | None) -> int:
+    return FORMAT_RANK.get(fmt or "fit", FORMAT_RANK["fit"])
 
 
-def _already_stored(store, decoded: DecodedFile, label: str) -> list[str | None]:
+def verdict(stored: list[dict], row: dict) -> tuple:
+    """How a new session relates to the sessions stored near its start: ("new",),
+    ("duplicate", source of the copy kept) or ("replace", [ids of lesser copies])."""
+    fmt = row.get("format") or "fit"
+    same = [c for c in stored
+            if c["sport"] == row["sport"]
+            or ((c["format"] or "fit") != fmt and UNKNOWN_SPORT in (c["sport"], row["sport"]))]
+    if not same:
+        return ("new",)
+    kept = [c for c in same if _rank(c["format"]) >= _rank(fmt)]
+    if kept:
+        return ("duplicate", kept[0]["source"])
+    return ("replace", [c["id"] for c in same])
+
+
+def judge(store) -> Callable[[dict], tuple]:
+    """The verdict on a session row against what is stored now."""
+    def judge_row(row: dict) -> tuple:
+        start = datetime.strptime(row["start_time"], "%Y-%m-%dT%H:%M:%SZ")
+        earliest = (start - SAME_ACTIVITY_WINDOW).strftime("%Y-%m-%dT%H:%M:%SZ")
+        latest = (start + SAME_ACTIVITY_WINDOW).strftime("%Y-%m-%dT%H:%M:%SZ")
+        return verdict(store.sessions_near(earliest, latest), row)
+    return judge_row
+
+
+def _already_stored(store, decoded: DecodedFile, rows: list[dict], label: str) -> list[str | None]:
     """For each session of a file, in order: the source it repeats, or None when it
-    is new. Judged session by session, so a chained file (`cat a.fit b.fit`) or a
-    multisport file stores whatever part of it is not stored yet. A session that
-    repeats one earlier in the same file exactly (a file chained to itself) counts
-    as stored by this file."""
+    is new (or better than the copy stored). Judged session by session, so a chained
+    file (`cat a.fit b.fit`) or a multisport file stores whatever part of it is not
+    stored yet. A session that repeats one earlier in the same file exactly (a file
+    chained to itself) counts as stored by this file."""
+    judge_row = judge(store)
     repeats: list[str | None] = []
-    for index, session in enumerate(decoded.sessions):
+    for index, (session, row) in enumerate(zip(decoded.sessions, rows)):
         if session in decoded.sessions[:index]:
             repeats.append(label)
         else:
-            repeats.append(_same_activity(store, session))
+            answer = judge_row(row)
+            repeats.append(answer[1] if answer[0] == "duplicate" else None)
     return repeats
 
 
@@ -121,10 +164,11 @@ def _known(report: ImportReport, label: str, known: dict) -> None:
         report.add(outcome, label, reason=known["reason"])
 
 
-def _attributed(rows: list[dict], attribute) -> list[dict]:
-    """Rows with their pair decided before they are stored, in the same transaction."""
+def _attributed(rows: list[dict], attribute, choices) -> list[dict]:
+    """Rows with their pair decided before they are stored, in the same transaction.
+    (A lesser copy's pin, which the row may inherit, is applied when it is stored.)"""
     for row in rows:
-        result = attribute(facts_from_row(dict(row, id=0)))
+        result = attribute(facts_from_row(dict(row, id=0)), None, choice_for(choices, row))
         row.update(attribution_columns(result))
     return rows
 
@@ -140,6 +184,7 @@ class _Item:
     size: int = 0
     future: object = None  # a decode in flight
     read: Callable[[], bytes] | None = None
+    hint: object = None  # what an export says of this file (GPX and TCX use it)
 
 
 class _Importer:
@@ -149,12 +194,14 @@ class _Importer:
     within one import are judged as if it ran file by file.
     """
 
-    def __init__(self, store, decoder, report: ImportReport, progress):
+    def __init__(self, store, decoder, report: ImportReport, progress, hints: dict | None = None):
         self.store = store
         self.decoder = decoder
         self.report = report
         self.progress = progress
+        self.hints = hints or {}
         self.attribute = attributor(store)
+        self.choices = export_choices(store)
         self.window: deque[_Item] = deque()
         self.remembered: list[dict] = []
         self.unreadable = False  # something could not be read: the unit cannot be replayed
@@ -168,9 +215,10 @@ class _Importer:
         except sources.SourceError as exc:
             self._queue(_Item(entry.label, "failed", {"reason": str(exc)}))
             return
-        item = _Item(entry.label, sha=hashlib.sha256(data).hexdigest(), size=len(data), read=entry.read)
+        item = _Item(entry.label, sha=hashlib.sha256(data).hexdigest(), size=len(data), read=entry.read,
+                     hint=self.hints.get(entry.label))
         if self.store.file_by_hash(item.sha) is None:
-            item.future = self.decoder.submit(data)
+            item.future = self.decoder.submit(data, item.hint)
         self._queue(item)
 
     def _queue(self, item: _Item) -> None:
@@ -199,11 +247,12 @@ class _Importer:
         if known:
             _known(self.report, item.label, known)
             return
-        status, result = self.decoder.result(item.future, item.read)
+        status, result = self.decoder.result(item.future, item.read, item.hint)
         label, sha, size = item.label, item.sha, item.size
-        if status == "error":
-            self.store.record_file(sha, label, size, "failed", result)
-            self.report.add("failed", label, reason=result)
+        if status in ("error", "skipped"):
+            outcome = "failed" if status == "error" else "skipped"
+            self.store.record_file(sha, label, size, outcome, result)
+            self.report.add(outcome, label, reason=result)
             return
         decoded: DecodedFile = result
         if decoded.file_type != "activity":
@@ -213,23 +262,29 @@ class _Importer:
             return
         # An activity without a session summary is still an activity: it is
         # imported with nothing to count, and known by its bytes from then on.
-        repeats = _already_stored(self.store, decoded, label)
+        rows = session_rows(decoded, label)
+        notes = {"notes": list(decoded.notes)} if decoded.notes else {}
+        repeats = _already_stored(self.store, decoded, rows, label)
         if decoded.sessions and all(repeats):  # every session is stored already
             earliest = min(range(len(repeats)), key=lambda i: decoded.sessions[i].start_time)
             original = repeats[earliest]
             self.store.record_file(sha, label, size, "duplicate", original)
             self.report.add("duplicate", label, of=original)
             return
-        rows = [row for row, repeat in zip(session_rows(decoded, label), repeats) if repeat is None]
-        rows = _attributed(rows, self.attribute)
+        rows = [row for row, repeat in zip(rows, repeats) if repeat is None]
+        rows = _attributed(rows, self.attribute, self.choices)
         # Judged again under the write lock: another import may have stored these a moment ago.
-        stored, copy_of = self.store.record_file(sha, label, size, "imported", sessions=rows,
-                                                 same_within_s=int(SAME_ACTIVITY_WINDOW.total_seconds()))
-        if rows and not stored:
-            self.report.add("duplicate", label, of=copy_of)
+        done = self.store.record_file(sha, label, size, "imported", sessions=rows, judge=judge(self.store))
+        if rows and not done.stored:
+            self.report.add("duplicate", label, of=done.copy_of)
             return
+        if done.in_place:  # took the place of lesser copies: their pins came along
+            reattribute(self.store, done.in_place)
+        self.report.displaced(done.displaced, label)
+        stored = done.stored
         skipped = len(repeats) - stored
-        self.report.add("imported", label, sessions=stored, **({"already_stored": skipped} if skipped else {}))
+        self.report.add("imported", label, sessions=stored,
+                        **({"already_stored": skipped} if skipped else {}), **notes)
 
 
 def _replay(store, unit: sources.Unit, report: ImportReport) -> int:
@@ -267,8 +322,9 @@ class Progress:
 def import_paths(store, paths: list[Path], *,
                  on_progress: Callable[[int, int], None] | None = None,
                  should_stop: Callable[[], bool] | None = None,
-                 workers: int | None = None, confine: Path | None = None) -> ImportReport:
-    """Import every FIT file under `paths` (files, folders, .fit.gz, zips).
+                 workers: int | None = None, confine: Path | None = None, config=None) -> ImportReport:
+    """Import every activity file under `paths` (files, folders, gzipped files, zips),
+    and what exports among them say of pairs and gear (with `config`, for new pairs' limits).
 
     `on_progress(done, total)` follows the files (total grows as archives open).
     `should_stop()` is asked before each file is read: a stop lands between
@@ -277,11 +333,15 @@ def import_paths(store, paths: list[Path], *,
     """
     from ..adapters.fit import Decoder
 
+    from .exports import ExportPlan, read_exports, summarise
+
     report = ImportReport()
+    outside = confine is not None and not all(sources.inside(p, confine) for p in paths)
+    plan = ExportPlan() if outside else read_exports(store, config or Config(), paths, report)
     units = sources.find(paths, confine)
     progress = Progress(len(units), on_progress)
     with Decoder(workers) as decoder:
-        importer = _Importer(store, decoder, report, progress)
+        importer = _Importer(store, decoder, report, progress, plan.hints)
         for unit in units:
             if should_stop and should_stop():
                 report.stopped = True
@@ -304,4 +364,7 @@ def import_paths(store, paths: list[Path], *,
             importer.drain()
             if not (report.stopped or importer.unreadable):
                 store.remember_seen(str(unit.path), unit.size, unit.mtime_ns, importer.remembered)
+    if plan.changed:  # pairs or gear choices arrived: runs stored before may change pair
+        reattribute(store)
+    summarise(store, plan, report)
     return report

@@ -171,7 +171,7 @@ def import_inbox_files(store, config, inbox: Path, paths: list[Path],
                        should_stop: Callable[[], bool]) -> ImportReport:
     """Import files that landed in the inbox, the way `shoetrack import` does
     (many at once use every core), then tidy them away if asked to."""
-    report = import_paths(store, paths, should_stop=should_stop, confine=inbox)
+    report = import_paths(store, paths, should_stop=should_stop, confine=inbox, config=config)
     if config.get("inbox.after_import") == "move":
         for path in paths:
             move_after_import(inbox, path, _report_for(report, path))

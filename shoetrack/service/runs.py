@@ -33,6 +33,9 @@ def run_view(row: dict) -> dict:
         "shoe_reason": row["shoe_reason"],
         "shoe_why": row["shoe_why"],
         "source": row["source"],
+        "format": "manual" if row["source"] == MANUAL else (row.get("format") or "fit"),
+        # the file had no summary of its own: worked out from its records
+        "derived": bool(row.get("derived")),
         "note": row["note"],
     }
 
@@ -143,13 +146,18 @@ def restore_runs(store, run_ids: list[int]) -> list[dict]:
 
 def edit_run(store, run_id: int, *, day=None, km=None, minutes=None, sport=None, sub_sport=None,
              note=None) -> tuple[dict, dict]:
-    """Change a run logged by hand (values already checked at the edge). Returns (before, after)."""
+    """Change a run (values already checked at the edge). Returns (before, after).
+
+    A run logged by hand can change in every way; a run from a file keeps the
+    device's figures (day, distance, time) and can change its sport and note: a GPX
+    file often says nothing of the sport."""
     from .shoes import reattribute
 
     row = _run(store, run_id)
-    if row["source"] != MANUAL:
-        raise InvalidInput(f"run {run_id} came from {row['source']}: its figures are the device's. "
-                           f"Use `shoetrack assign {run_id} PAIR` for its pair, or `shoetrack runs delete {run_id}`")
+    if row["source"] != MANUAL and (day is not None or km is not None or minutes is not None):
+        raise InvalidInput(f"run {run_id} came from {row['source']}: its day, distance and time are the "
+                           f"device's. Only --sport, --sub-sport and --note change it; use "
+                           f"`shoetrack assign {run_id} PAIR` for its pair, or `shoetrack runs delete {run_id}`")
     changes = {}
     if day is not None:
         changes.update(local_date=day.isoformat(), start_time=manual_start_time(day))

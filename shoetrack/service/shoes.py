@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, replace
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta, timezone
 
 from ..core import wear
 from ..core.attribution import (
-    Attribution, Attributor, Pair, Pin, RuleError, RunFacts, parse_default, parse_rule,
+    Attribution, Attributor, Choices, ExportChoice, Pair, Pin, RuleError, RunFacts, parse_default, parse_rule,
 )
 from ..core.sports import ON_FOOT
 from ..errors import InvalidInput, NotFound, ShoetrackError
@@ -52,6 +52,20 @@ def attributor(store) -> Attributor:
     return Attributor(pair_from_row(row) for row in store.shoes())
 
 
+def _utc(text: str) -> datetime:
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
+
+
+def export_choices(store) -> Choices:
+    """What exports said about each activity's pair, ready to be looked up by run."""
+    return Choices(ExportChoice(_utc(row["start_time"]), row["sport"], row["shoe_id"], row["source"])
+                   for row in store.gear_choices())
+
+
+def choice_for(choices: Choices, row: dict) -> ExportChoice | None:
+    return choices.for_run(_utc(row["start_time"]), row["sport"])
+
+
 def attribution_columns(result: Attribution) -> dict:
     return {"shoe_id": result.shoe_id, "shoe_reason": result.reason, "shoe_why": result.why}
 
@@ -60,10 +74,11 @@ def reattribute(store, session_ids=None) -> None:
     """Derive the pair of every session (or of the ids given) again, in one pass."""
     attribute = attributor(store)
     pins = store.pins()
+    choices = export_choices(store)
     updates = []
     for row in store.attribution_facts(session_ids):
         pin = Pin(pins[row["id"]]) if row["id"] in pins else None
-        result = attribute(facts_from_row(row), pin)
+        result = attribute(facts_from_row(row), pin, choice_for(choices, row))
         updates.append((result.shoe_id, result.reason, result.why, row["id"]))
     store.set_attributions(updates)
 
