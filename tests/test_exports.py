@@ -363,3 +363,26 @@ def test_the_real_gpx_and_tcx_files_get_their_outcomes_in_any_order(shoetrack, t
     for path in reversed(files):
         shoetrack("import", path)
     assert sessions_and_files(shoetrack.db) == forwards
+
+
+def test_an_export_holding_a_run_as_fit_and_as_gpx_gives_one_history_in_either_order(shoetrack, tmp_path):
+    """Strava lists each file once, but a runner's export folder may hold both copies of
+    a run; whichever the import meets first, the history is the same."""
+    start = day(1)
+    rows = [{"id": 7, "date": start, "type": "Run", "gear": "Road A", "filename": "activities/7.fit.gz",
+             "km": 6.0, "seconds": 1980}]
+    common = {"activities.csv": exportgen.strava_activities_csv(rows),
+              "shoes.csv": exportgen.strava_shoes_csv([{"name": "Road A"}])}
+    fit = gzip.compress(fitgen.run(start, 6.0, 33))
+    gpx = gpx_run(start + timedelta(seconds=3), 6050, sport="running")
+    histories = []
+    for n, names in enumerate([("activities/7.fit.gz", "activities/a_copy.gpx"),
+                               ("activities/7.fit.gz", "activities/0_copy.gpx")]):
+        members = dict(common, **{names[0]: fit, names[1]: gpx})
+        shoetrack.db = tmp_path / f"order{n}.db"
+        shoetrack("import", zipped(tmp_path / f"export{n}.zip", members))
+        runs = shoetrack.json("runs")
+        assert [(r["format"], r["shoe"], r["shoe_reason"]) for r in runs] == [("fit", "Road A", "export")]
+        sessions, files = sessions_and_files(shoetrack.db)
+        histories.append(([s[1:] for s in sessions], sorted((f[0], f[2], f[4]) for f in files)))
+    assert histories[0] == histories[1]
