@@ -7,10 +7,21 @@ the scheduler to it, handles signals, and talks to systemd.
 Threads: watchdog's thread only notes paths; every job that reads files or
 touches the database runs in the scheduler's single worker; signal handlers
 only start a short thread that asks for a stop or a reload.
+
+A file closed after writing, or moved into the inbox, starts a round at once
+(it is imported as soon as it proves complete: see service/inbox.py); other
+events start one within POLL_S, and files that report no close are imported
+once they have held still for the stability window.
+
+Environment (for tests, and for inboxes inotify cannot watch):
+SHOETRACK_SETTLE_S  the stability window in seconds (1.5);
+SHOETRACK_WATCH     "poll" watches by polling (network and FUSE mounts, where
+                    inotify sees no change made elsewhere): no close events.
 """
 
 from __future__ import annotations
 
+import itertools
 import logging
 import os
 import signal
@@ -33,15 +44,28 @@ POLL_S = 0.5  # how often pending inbox files are looked at, while there are any
 BUSY_RETRY_S = (1.0, 2.0, 4.0)
 
 
+def _env_seconds(name: str, default: float) -> float:
+    """A number of seconds > 0 from the environment, else the default."""
+    try:
+        value = float(os.environ.get(name, ""))
+    except ValueError:
+        return default
+    return value if value > 0 else default
+
+
 class Daemon:
     def __init__(self, context: Context):
         self.context = context
         self.stopping = threading.Event()
-        self.settling = threading.Event()  # the settle job is running and will re-arm itself
+        self.settling = threading.Event()  # a settle round is under way and will re-arm itself
         self.config: Config | None = None
         self._notify_failing: str | None = None
         self._busy_streak = 0  # steps in a row that met the database held by another process
         self._evaluate_due = False  # runs came in (or a check was due) and their check did not run yet
+        self._hurry = threading.Event()  # a file may be complete now: the next round starts at once
+        self._rushed = False  # a round to start at once is scheduled and has not started yet
+        self._rounds = itertools.count(1)
+        self._arming = threading.Lock()  # orders the watcher's arms against a round's start and end
 
     # -- start-up ----------------------------------------------------------------
 
@@ -78,17 +102,20 @@ class Daemon:
         from .adapters.notify import Notifier, backend_name, desktop_problem
         from .adapters.schedule import Scheduler
         from .adapters.watch import Watcher
-        from .service.inbox import Inbox
+        from .service.inbox import SETTLE_S, Inbox
 
-        self.inbox = Inbox(inbox)
+        self.inbox = Inbox(inbox, settle_s=_env_seconds("SHOETRACK_SETTLE_S", SETTLE_S))
         self.notifier = Notifier(urgency=config.get("notify.urgency"))
         self.scheduler = Scheduler()
-        self.watcher = Watcher(inbox, self._on_path)
+        self.watcher = Watcher(inbox, self._on_path, polling=os.environ.get("SHOETRACK_WATCH") == "poll")
         self._schedule_jobs()
         for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
             signal.signal(signum, self._on_signal)
 
         self.watcher.start()
+        if not self.watcher.reports_closes:
+            log.info("the watcher reports no closed files here: files are imported once they have held "
+                     "still for %g s", self.inbox.settle_s)
         self.inbox.rescan()
         self._arm()
         log.info("watching %s; database %s; notifications via %s", inbox, self.database, backend_name())
@@ -170,14 +197,33 @@ class Daemon:
         if problem:
             raise DamagedDatabase(self.database, problem)
 
-    def _on_path(self, path: Path) -> None:
+    def _on_path(self, path: Path, kind: str) -> None:
         """From watchdog's thread: note the path; the worker does the rest."""
-        if self.inbox.notice(path):
-            self._arm()
+        from .service.inbox import CLOSED, FOLDER
 
-    def _arm(self) -> None:
-        if not (self.stopping.is_set() or self.settling.is_set() or self.scheduler.has_job("settle")):
-            self.scheduler.soon("settle", POLL_S, self.settle)
+        if self.inbox.notice(path, kind):
+            self._arm(at_once=kind in (CLOSED, FOLDER))
+
+    def _arm(self, at_once: bool = False) -> None:
+        """Make sure a round runs: within POLL_S, or at once when a file may be complete.
+
+        A round under way looks again before it ends (at once if asked to). A round
+        asked for at once gets a job id of its own: APScheduler skips a run of a job
+        whose previous run has not quite returned, and the one worker runs them in turn.
+        """
+        if self.stopping.is_set():
+            return
+        with self._arming:
+            if at_once:
+                self._hurry.set()
+            if self.settling.is_set():
+                return
+            if at_once and not self._busy_streak:  # (when the database was held, its pause is kept)
+                if not self._rushed:
+                    self._rushed = True
+                    self.scheduler.soon(f"settle-now-{next(self._rounds)}", 0, self.settle)
+            elif not self.scheduler.has_job("settle"):
+                self.scheduler.soon("settle", POLL_S, self.settle)
 
     def rescan(self) -> None:
         found = self.inbox.rescan()
@@ -186,15 +232,25 @@ class Daemon:
             self._arm()
 
     def settle(self) -> None:
-        """Import the inbox files that have stopped changing."""
-        self.settling.set()
-        try:
-            pause = self._import_ready()
-        finally:
-            # Cleared before looking: a path noticed from now on arms a new run itself.
-            self.settling.clear()
-        if (self.inbox.has_pending() or self._evaluate_due) and not self.stopping.is_set():
-            self.scheduler.soon("settle", pause or POLL_S, self.settle)
+        """Import the inbox files that are complete; look again at once while closes come in."""
+        with self._arming:
+            self.settling.set()
+            self._rushed = False
+        while True:
+            self._hurry.clear()  # a close from now on is seen by this look, or makes another
+            try:
+                pause = self._import_ready()
+            except BaseException:
+                self.settling.clear()
+                raise
+            with self._arming:
+                more = (self.inbox.has_pending() or self._evaluate_due) and not self.stopping.is_set()
+                if not (more and self._hurry.is_set() and not pause):
+                    # Cleared under the lock: a path noticed from now on arms a new round itself.
+                    self.settling.clear()
+                    if more:
+                        self.scheduler.soon("settle", pause or POLL_S, self.settle)
+                    return
 
     def _import_ready(self) -> float | None:
         """Import the files that are ready, then check the alerts if runs came in. Returns
@@ -254,7 +310,11 @@ class Daemon:
         for item in report.imported:
             log.info("imported %s (%d sessions)", item["path"], item["sessions"])
         for item in report.duplicate:
-            log.info("duplicate %s (of %s)", item["path"], item["of"])
+            if item["of"] == item["path"]:
+                # Its own bytes again: a copy tool that set its times after closing it, a touch.
+                log.debug("unchanged %s", item["path"])
+            else:
+                log.info("duplicate %s (of %s)", item["path"], item["of"])
         for item in report.skipped:
             log.info("skipped %s: %s", item["path"], item["reason"])
         for item in report.failed:

@@ -16,6 +16,7 @@ Quick use::
     data = fitgen.run("2024-05-01T06:30:00Z", developer={"session": [("total_distance", fitgen.UINT32, 4200)]})
     data = fitgen.run("2024-05-01T06:30:00Z", records_every_s=5, with_sessions=False)  # records only
     data = fitgen.run("2024-05-01T06:30:00Z", power_on=dt)  # times relative to power-on (+ a correlation)
+    data = fitgen.run("2024-05-01T06:30:00Z", records_every_s=1, compressed=("session",))  # compressed header
 """
 from __future__ import annotations
 
@@ -175,6 +176,18 @@ class _Msg:
         """This layout with developer fields (developer field number, base type) of index 0."""
         return self._with(self._layout(), self.dev_fields + list(kinds)) if kinds else self
 
+    def untimed(self) -> "_Msg":
+        """This layout without its timestamp field (253), at local type 0-3 (its own, less 4 if
+        need be): for a message written after a compressed timestamp header, which holds its time."""
+        fields = [f for f in self._layout() if f[0] != 253]
+        if len(fields) == len(self.fields):
+            raise ValueError(f"message {self.global_num} has no timestamp field")
+        return _Msg(self.local & 0x3, self.global_num, fields, self.dev_fields)
+
+    def time_index(self) -> int:
+        """Where the timestamp's value comes among the values pack() takes."""
+        return [num for num, _, _ in self.fields].index(253)
+
 
 FILE_ID = _Msg(0, 0, [(0, ENUM), (1, UINT16), (2, UINT16), (3, UINT32Z), (4, UINT32)])
 DEVICE_INFO = _Msg(1, 23, [(253, UINT32), (0, UINT8), (1, UINT8), (2, UINT16), (3, UINT32Z), (4, UINT16), (25, ENUM)])
@@ -211,6 +224,12 @@ class _Builder:
     def add(self, msg: _Msg, *values) -> None:
         self.define(msg)
         self.chunks.append(msg.pack(*values))
+
+    def add_compressed(self, msg: _Msg, time: int, *values) -> None:
+        """A message whose time is written in a compressed timestamp header (its low 5 bits):
+        `msg` is an untimed() layout, `values` the values of its fields."""
+        self.define(msg)
+        self.chunks.append(bytes((0x80 | msg.local << 5 | time & 0x1F,)) + msg.pack(*values)[1:])
 
     def finish(self) -> bytes:
         """Return the complete file: 14-byte header (with CRC) + records + file CRC."""
@@ -306,6 +325,7 @@ class DevField:
 
 
 MESSAGES = ("file_id", "device_info", "session", "activity", "record")
+COMPRESSIBLE = ("device_info", "session", "activity", "timestamp_correlation")
 
 
 def activity(sessions: list[Session], *, serial: int = 3900000001, manufacturer: int = 1, product: int = 2697,
@@ -316,7 +336,7 @@ def activity(sessions: list[Session], *, serial: int = 3900000001, manufacturer:
              developer: dict[str, list[DevField | tuple]] | None = None,
              with_sessions: bool = True, with_activity: bool = True, sport_message: bool = False,
              compressed_records: bool = False, power_on: datetime | None = None,
-             correlation: bool = True) -> bytes:
+             correlation: bool = True, compressed: tuple[str, ...] = ()) -> bytes:
     """Given sessions (in order) and creator/device details, return a complete activity FIT file (bytes):
     file_id(type 4), device_info for the creator (index 0) and each Device, then per session optional
     records, then one session message each, then activity.  activity.local_timestamp = last session end
@@ -335,6 +355,9 @@ def activity(sessions: list[Session], *, serial: int = 3900000001, manufacturer:
     - `with_sessions=False`: no session message (the records must say it all), `with_activity=False`:
       no activity message; `sport_message`: a sport message with the first session's sport and sub_sport;
     - `compressed_records`: records after each session's first with compressed timestamp headers;
+    - `compressed` ("session", "activity", "device_info", "timestamp_correlation"): those messages
+      written with a compressed timestamp header instead of their timestamp field. A decoder counts
+      such a time from the last timestamp before it: it reads right only within 31 s of that one;
     - `power_on` (a datetime before the first start): every time but local ones written relative to
       it (seconds since power-on, as devices without a clock fix write them), with a
       timestamp_correlation at the first start unless `correlation=False`.
@@ -349,6 +372,8 @@ def activity(sessions: list[Session], *, serial: int = 3900000001, manufacturer:
             raise ValueError(f"{name}: no message {sorted(set(given) - set(MESSAGES))} to change")
     if "file_id" in developer:
         raise ValueError("file_id comes first: no developer field can be described before it")
+    if set(compressed) - set(COMPRESSIBLE):
+        raise ValueError(f"compressed: no timestamp to compress in {sorted(set(compressed) - set(COMPRESSIBLE))}")
     described = []  # (developer field number, DevField)
     layouts, extras = {}, {}
     for name, msg in (("file_id", FILE_ID), ("device_info", DEVICE_INFO), ("session", SESSION),
@@ -372,6 +397,14 @@ def activity(sessions: list[Session], *, serial: int = 3900000001, manufacturer:
 
     created = t(time_created or sessions[0].start)
     b = _Builder()
+    untimed = {name: (layouts.get(name) or TIMESTAMP_CORRELATION).untimed() for name in compressed}
+
+    def put(name: str, msg: _Msg, *values) -> None:  # b.add, or with a compressed timestamp header
+        if name not in untimed:
+            b.add(msg, *values)
+            return
+        i = msg.time_index()
+        b.add_compressed(untimed[name], values[i], *values[:i], *values[i + 1:])
     b.add(file_id, 4, manufacturer, product, serial, created, *extras["file_id"])
     if described:
         b.add(DEVELOPER_DATA_ID, tuple(range(16)), 0)
@@ -380,19 +413,19 @@ def activity(sessions: list[Session], *, serial: int = 3900000001, manufacturer:
     if power_on is not None and correlation:
         first = sessions[0].start
         local = None if utc_offset_s is None else fit_time(first) + utc_offset_s
-        b.add(TIMESTAMP_CORRELATION, fit_time(first), None, t(first), None, local)
+        put("timestamp_correlation", TIMESTAMP_CORRELATION, fit_time(first), None, t(first), None, local)
     if sport_message:
         b.add(SPORT, sessions[0].sport, sessions[0].sub_sport)
-    b.add(device_info, created, 0, None, manufacturer, serial, product, None, *extras["device_info"])
+    put("device_info", device_info, created, 0, None, manufacturer, serial, product, None, *extras["device_info"])
     for d in devices:
-        b.add(device_info, created, d.index, d.antplus_type, d.manufacturer, d.serial, d.product,
-              None if d.antplus_type is None else 1, *extras["device_info"])  # source_type 1 = antplus
+        put("device_info", device_info, created, d.index, d.antplus_type, d.manufacturer, d.serial, d.product,
+            None if d.antplus_type is None else 1, *extras["device_info"])  # source_type 1 = antplus
     for s in sessions:
         if s.records_every_s:
             _write_records(b, s, t(s.start), layouts["record"], extras["record"], compressed_records)
     for i, s in enumerate(sessions if with_sessions else ()):
         timer = s.elapsed_s if s.timer_s is None else s.timer_s
-        b.add(session, i, t(s.end), t(s.start), s.sport, s.sub_sport, _scaled(s.elapsed_s, 1000),
+        put("session", session, i, t(s.end), t(s.start), s.sport, s.sub_sport, _scaled(s.elapsed_s, 1000),
               _scaled(timer, 1000), _scaled(s.distance_m, 100), s.avg_hr, s.ascent_m, *extras["session"])
     end = t(sessions[-1].end)
     total_timer = _scaled(sum(s.elapsed_s if s.timer_s is None else s.timer_s for s in sessions), 1000)
@@ -401,9 +434,9 @@ def activity(sessions: list[Session], *, serial: int = 3900000001, manufacturer:
     if not with_activity:
         pass
     elif utc_offset_s is None:
-        b.add(act, *head, *extras["activity"])
+        put("activity", act, *head, *extras["activity"])
     else:
-        b.add(act, *head, fit_time(sessions[-1].end) + utc_offset_s, *extras["activity"])
+        put("activity", act, *head, fit_time(sessions[-1].end) + utc_offset_s, *extras["activity"])
     return b.finish()
 
 

@@ -135,6 +135,124 @@ def test_a_file_written_in_chunks_is_imported_once_complete(daemon):
     assert "failed" not in daemon.text()
 
 
+# -- when a file is complete: at its close, or (without close events) once it held still --------
+
+SETTLE_S = 30  # the stability window these daemons are given: only a close can bring a file in sooner
+
+
+def quiet_env(tmp_path, **extra: str) -> dict:
+    """A daemon's environment without a desktop session (nothing here is about notifying)."""
+    env = {k: v for k, v in os.environ.items() if k not in ("DBUS_SESSION_BUS_ADDRESS", "DISPLAY")}
+    return {**env, "HOME": str(tmp_path), **extra}
+
+
+@pytest.fixture
+def patient(tmp_path):
+    """A daemon that waits SETTLE_S for a file to hold still, when no close vouches for it."""
+    process = DaemonProcess(tmp_path / "p", quiet_env(tmp_path, SHOETRACK_SETTLE_S=str(SETTLE_S)),
+                            "[notify]\nenabled = false\n")
+    yield process
+    if process.process and process.process.poll() is None:
+        process.stop()
+
+
+def file_rows(daemon) -> list[tuple]:
+    return daemon.query("SELECT path, outcome, size FROM files ORDER BY path")
+
+
+def test_a_file_written_and_closed_is_stored_at_once_without_waiting_to_hold_still(patient):
+    daemon = patient.start()
+    data = fitgen.run(recent(2), km=8)
+    with open(daemon.inbox / "closed.fit", "wb") as stream:  # written in place, as a copy does
+        stream.write(data)
+    closed = time.monotonic()
+    assert wait_until(lambda: run_count(daemon) == 1, SETTLE_S / 2), daemon.text()
+    took = time.monotonic() - closed
+    # Held still for 30 s, it would have waited that long: only the close explains a prompt import.
+    assert took < SETTLE_S / 2, took
+
+    renamed = fitgen.run(recent(1), km=6)
+    moved = drop(daemon.inbox, "moved.fit", renamed)  # renamed in: whole at once too
+    assert wait_until(lambda: run_count(daemon) == 2, SETTLE_S / 2), daemon.text()
+    assert time.monotonic() - moved < SETTLE_S / 2
+    assert file_rows(daemon) == [(str(daemon.inbox / "closed.fit"), "imported", len(data)),
+                                 (str(daemon.inbox / "moved.fit"), "imported", len(renamed))]
+    log = daemon.text()
+    assert log.count("INFO imported") == 2 and "failed" not in log and "Traceback" not in log
+
+
+def test_a_file_written_slowly_in_one_open_is_never_imported_half(patient):
+    """One writer keeps the file open and writes it in pieces, with pauses, while other
+    files land and are imported (the daemon is demonstrably looking), and another
+    process opens it for writing and closes it (a `touch`) after each piece. The
+    first piece is a whole FIT file (the file is a chain of two): its bytes alone
+    look complete. Nothing is imported until the writer's own close, then the whole
+    file at once: no failure, one outcome, both runs."""
+    daemon = patient.start()
+    first, second = fitgen.run(recent(3), km=10, records_every_s=1), fitgen.run(recent(2), km=5)
+    data = first + second
+    pieces = [first] + [second[i:i + len(second) // 4 + 1] for i in range(0, len(second), len(second) // 4 + 1)]
+    target = daemon.inbox / "slow.fit"
+    with open(target, "wb") as writer:
+        for n, piece in enumerate(pieces):
+            writer.write(piece)
+            writer.flush()
+            open(target, "ab").close()  # a close after writing, reported while the writer is still at it
+            # The pause: until a file dropped meanwhile is imported (the close above was looked at).
+            drop(daemon.inbox, f"other{n}.fit", fitgen.run(recent(10 + n)))
+            assert wait_until(lambda: run_count(daemon) == n + 1, SETTLE_S / 2), daemon.text()
+            assert all(path != str(target) for path, _, _ in file_rows(daemon)), daemon.text()
+    closed = time.monotonic()
+    assert wait_until(lambda: run_count(daemon) == len(pieces) + 2, SETTLE_S / 2), daemon.text()
+    assert time.monotonic() - closed < SETTLE_S / 2
+    assert [row for row in file_rows(daemon) if row[0] == str(target)] == [(str(target), "imported", len(data))]
+    log = daemon.text()
+    assert log.count(f"imported {target} (2 sessions)") == 1, log
+    assert "failed" not in log and "duplicate" not in log and "Traceback" not in log
+
+
+def test_without_close_events_a_file_is_imported_once_it_held_still(tmp_path):
+    """The fallback, as on a network mount: a polling watcher reports no closes, so a
+    file is taken only once its size and mtime held still for the window; and not
+    even then while its writer still has it open with half its bytes (a stalled copy)."""
+    settle = 2.0
+    daemon = DaemonProcess(tmp_path / "poll", quiet_env(tmp_path, SHOETRACK_WATCH="poll",
+                                                        SHOETRACK_SETTLE_S=str(settle)),
+                           "[notify]\nenabled = false\n")
+    daemon.start()
+    try:
+        assert "reports no closed files here: files are imported once they have held still for 2 s" in daemon.text()
+        data = fitgen.run(recent(1), km=10, records_every_s=1)
+        polled = daemon.inbox / "polled.fit"
+        with open(polled, "wb") as stream:
+            stream.write(data[:len(data) // 2])
+        with open(polled, "ab") as stream:  # closed and reopened: no close vouches for it here
+            stream.write(data[len(data) // 2:])
+        written = time.monotonic()
+        assert wait_until(lambda: run_count(daemon) == 1, 10 * settle + 10), daemon.text()
+        assert time.monotonic() - written >= settle  # not before it held still for the whole window
+        assert file_rows(daemon) == [(str(polled), "imported", len(data))]
+
+        stalled, more = daemon.inbox / "stalled.fit", fitgen.run(recent(3), km=10, records_every_s=1)
+        with open(stalled, "wb") as writer:
+            writer.write(more[:len(more) // 3])
+            writer.flush()
+            # The pause: until a file dropped after this write has held still for the window and was
+            # imported (so the half file has held still as long).
+            drop(daemon.inbox, "other.fit", fitgen.run(recent(5)))
+            assert wait_until(lambda: run_count(daemon) == 2, 10 * settle + 10), daemon.text()
+            assert all(path != str(stalled) for path, _, _ in file_rows(daemon)), daemon.text()
+            writer.write(more[len(more) // 3:])
+        assert wait_until(lambda: run_count(daemon) == 3, 10 * settle + 10), daemon.text()
+        assert [row for row in file_rows(daemon) if row[0] == str(stalled)] == [(str(stalled), "imported",
+                                                                                len(more))]
+        assert daemon.stop() == 0
+        assert "failed" not in daemon.text() and "Traceback" not in daemon.text()
+    finally:
+        if daemon.process.poll() is None:
+            daemon.stop()
+
+
 def test_after_import_move_tidies_the_inbox(tmp_path, desktop):
     daemon = DaemonProcess(tmp_path / "m", desktop.env)
     daemon.config.write_text(f'[inbox]\npath = "{daemon.inbox}"\nafter_import = "move"\n')

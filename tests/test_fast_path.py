@@ -12,6 +12,7 @@ import os
 import random
 import subprocess
 import sys
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -21,7 +22,7 @@ from hypothesis import strategies as st
 from shoetrack.adapters import fit, fitwalk
 from shoetrack.adapters.store import Store
 from shoetrack.service.importing import import_paths
-from tests import fitgen
+from tests import fitgen, fitmutate
 from tests.fitgen import Device, Session
 from tests.helpers import CORPUS, needs_corpus, write
 
@@ -308,11 +309,9 @@ def test_a_field_wider_than_its_type_counts_as_its_first_element_on_both_paths(w
     [session] = slow.sessions
     assert (session.sport, session.distance_m, slow.serial, slow.foot_pod_serial) == ("running", 7250.0,
                                                                                      3900000042, 424242)
-    fast = walked(data)
-    if any(isinstance(size, tuple) for fields in widths.values() for size in fields.values()):
-        assert fast is None  # raw bytes where a number is expected: the walk leaves it to fitparse
-    else:
-        assert fast == slow  # a widened number is walked, and read alike
+    # a widened number is walked, and read alike; so are raw bytes where a number is
+    # expected (the first byte, as fitparse is made to read it)
+    assert walked(data) == slow
     assert fit.decode(data) == plain
 
 
@@ -351,3 +350,325 @@ def test_widened_kept_fields_decode_alike_on_both_paths(legs, widths, offset):
     assert only_plain_values(slow)
     assert walked(data) == slow
     assert slow == reference(fitgen.activity(legs, devices=[Device(1, 124, 77)], utc_offset_s=offset))
+
+
+# -- what the walk reads since "Speed to the limit": fewer files handed to fitparse ---------------
+
+def messages_alike(data: bytes, records: bool = False) -> None:
+    """Every message the walk gives, as fitparse (as shoetrack drives it) gives it: the
+    same messages in the same files of a chain, each value the walk reads the same."""
+    fast = fit._messages_by_walk(data, records)
+    slow = fit._messages_by_fitparse(data, records)
+    assert [(segment, name) for segment, name, _ in fast] == [(segment, name) for segment, name, _ in slow]
+    for (_, name, mine), (_, _, theirs) in zip(fast, slow):
+        assert {key: theirs.get(key, "absent") for key in mine} == mine, name
+
+
+COMPRESSED = {  # messages written with a compressed timestamp header instead of their timestamp
+    "session": {"compressed": ("session",)},
+    "activity": {"compressed": ("activity",)},
+    "device_info": {"compressed": ("device_info",)},
+    "all three": {"compressed": ("device_info", "session", "activity")},
+    "all three, after compressed records": {"compressed": ("device_info", "session", "activity"),
+                                            "compressed_records": True, "records_every_s": 5},
+    "times since power-on": {"compressed": ("session", "activity"),
+                             "power_on": datetime(2026, 3, 2, 5, 0, tzinfo=timezone.utc)},
+}
+
+
+@pytest.mark.parametrize("kwargs", COMPRESSED.values(), ids=COMPRESSED.keys())
+def test_compressed_timestamps_on_the_messages_shoetrack_reads_are_walked_as_fitparse_reads_them(kwargs):
+    """Records every second (stepped over in runs, or one by one when compressed) end
+    within 31 s of the session's end: the compressed times are the true ones."""
+    kwargs = {"records_every_s": 1, **kwargs}
+    data = widened_run({}, **kwargs)
+    decoded = walked(data)
+    assert decoded is not None and decoded == reference(data) == fit.decode(data)
+    messages_alike(data)
+    plain = {key: value for key, value in kwargs.items() if key != "compressed"}
+    assert decoded == fit.decode(widened_run({}, **plain))
+
+
+def test_a_compressed_time_far_from_the_last_one_is_read_as_fitparse_reads_it():
+    """No records: the session's compressed time is counted from the device_info's time, 40
+    minutes before; fitparse and the walk both count it the same (wrong) way."""
+    data = widened_run({}, compressed=("session", "activity"))
+    assert walked(data) == reference(data)
+    messages_alike(data)
+    [(_, _, session)] = [m for m in fit._messages_by_walk(data) if m[1] == "session"]
+    assert session["timestamp"] != datetime(2026, 3, 2, 7, 10)  # 5 bits do not reach that far
+
+
+def test_compressed_times_start_again_from_nothing_in_each_file_of_a_chain():
+    first = widened_run({}, records_every_s=1, compressed=("session", "activity"))
+    second = fitgen.run("2026-03-04T06:30:00Z", km=3, minutes=20, compressed=("device_info", "session", "activity"))
+    data = fitgen.chain(first, second)
+    assert walked(data) is not None and walked(data) == reference(data) == fit.decode(data)
+    messages_alike(data)  # the second file's session: counted from 0, not from the first's times
+    assert [segment for segment, name, _ in fit._messages_by_walk(data) if name == "session"] == [0, 1]
+
+
+def _retimed(data: bytes, raw: bytes, base: int = 0x86) -> bytes:
+    """The file with the last record's timestamp field holding `raw`, of base type `base`."""
+    parsed = fitmutate.parse(data)
+    last = [m for m in parsed.data() if m.definition.global_num == 20][-1]
+    layout = last.definition
+    i = next(i for i, f in enumerate(layout.fields) if f.num == 253)
+    fields = [fitmutate.Field(f.num, f.size, f.base) for f in layout.fields]
+    fields[i] = fitmutate.Field(253, len(raw), base)
+    last.definition = fitmutate.Definition(layout.local, 20, fields, list(layout.dev_fields), layout.arch)
+    last.values = [*last.values[:i], raw, *last.values[i + 1:]]
+    return fitmutate.serialise(parsed)
+
+
+@pytest.mark.parametrize("raw, base", [(b"\xff\xff\xff\xff", 0x86), (b"\0\0\x80\x3f", 0x88), (b"\x01\x02", 0x84 | 0x0D),
+                                       (b"\x10\x20\x30\x40" * 2, 0x86)],
+                         ids=["invalid", "float32", "unknown type", "array"])
+def test_a_compressed_time_after_a_timestamp_the_walk_cannot_take_up_is_left_to_fitparse(raw, base):
+    """fitparse keeps the time before an invalid one, and fails on a float or bytes: the walk
+    no longer holds the one, and leaves the others to fitparse's judgement."""
+    data = _retimed(widened_run({}, records_every_s=1, compressed=("session",)), raw, base)
+    assert walked(data) is None
+    slow = reference(data)
+    if isinstance(slow, tuple):
+        with pytest.raises(fit.FitDecodeError):
+            fit.decode(data)
+    else:
+        assert fit.decode(data) == slow
+    untouched = _retimed(widened_run({}, records_every_s=1), raw, base)  # no compressed time to count
+    assert walked(untouched) is not None and walked(untouched) == reference(untouched)
+
+
+def test_compressed_records_of_an_activity_without_a_session_wait_for_the_walk_to_be_allowed(monkeypatch):
+    """A record's compressed timestamp (read only to summarise an activity without a
+    session) is still left to fitparse (fitwalk.STAMPS_LEFT_TO_FITPARSE); the walk reads it
+    exactly as fitparse does once allowed."""
+    data = fitgen.run("2026-03-02T06:30:00Z", km=6, minutes=30, records_every_s=3, with_sessions=False,
+                      compressed_records=True, sport_message=True)
+    with pytest.raises(fitwalk.Uncertain, match="compressed timestamp on a record"):
+        fit._decoded(fit._messages_by_walk, data)
+    monkeypatch.setattr(fitwalk, "STAMPS_LEFT_TO_FITPARSE", frozenset())
+    fast = fit._decoded(fit._messages_by_walk, data)
+    assert fast == fit._by_reference(data) == fit.decode(data)
+    messages_alike(data, records=True)
+    [session] = fast.sessions
+    assert session.derived and session.start_time == datetime(2026, 3, 2, 6, 30, tzinfo=timezone.utc)
+
+
+short_sessions = st.lists(st.builds(  # short enough for fitparse to decode dozens of them quickly
+    Session,
+    start=st.datetimes(min_value=datetime(2005, 1, 1), max_value=datetime(2030, 1, 1),
+                       timezones=st.just(timezone.utc)),
+    sport=st.sampled_from([1, 2, 11]),
+    distance_m=st.one_of(st.none(), st.floats(0, 20_000).map(lambda x: round(x, 2))),
+    elapsed_s=st.floats(30, 900).map(lambda x: round(x, 3)),
+    records_every_s=st.sampled_from([None, 1, 7, 31]),
+), min_size=1, max_size=3)
+
+
+@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(short_sessions, st.sets(st.sampled_from(fitgen.COMPRESSIBLE)), st.booleans(),
+       st.sampled_from([None, 0, 3600]), st.booleans())
+def test_compressed_timestamps_anywhere_are_walked_and_read_alike(legs, compressed, records_too, offset, powered):
+    legs = [replace(leg, start=legs[0].start + timedelta(hours=2 * i)) for i, leg in enumerate(legs)]  # in order
+    data = fitgen.activity(legs, devices=[Device(1, 124, 77)], utc_offset_s=offset, compressed=tuple(compressed),
+                           compressed_records=records_too,
+                           power_on=legs[0].start - timedelta(hours=1) if powered else None)
+    assert walked(data) is not None
+    assert walked(data) == reference(data)
+    messages_alike(data)
+
+
+def _retyped(data: bytes, message: int, number: int, base: int, raw: bytes | None = None) -> bytes:
+    """The file with a field of each message of a kind declared as another base type
+    (its bytes kept, or `raw`)."""
+    parsed = fitmutate.parse(data)
+    for d in parsed.definitions():
+        if d.global_num != message:
+            continue
+        for i, f in enumerate(d.fields):
+            if f.num == number:
+                f.base = base
+                if raw is not None:
+                    f.size = len(raw)
+                    for m in parsed.records(d):
+                        m.values[i] = raw
+    return fitmutate.serialise(parsed)
+
+
+RETYPED = {  # fields shoetrack reads, declared as bytes or as a type fitparse does not know
+    "sport as an unknown type 0x04": (18, 5, 0x04, None),
+    "sport as bytes, first 0xFF": (18, 5, 0x0D, b"\xff\x01"),
+    "sub_sport as 3 bytes": (18, 6, 0x0D, b"\x02\xff\xff"),
+    "manufacturer as bytes (garmin_product decides)": (0, 1, 0x0D, b"\x01\x00"),
+    "device_type as an unknown type 0x0E": (23, 1, 0x0E, None),
+    "total_ascent as unknown 0x8A": (18, 22, 0x8A, None),
+    "session start_time as bytes": (18, 2, 0x0D, None),
+}
+
+
+@pytest.mark.parametrize("edit", RETYPED.values(), ids=RETYPED.keys())
+def test_a_kept_field_of_bytes_or_of_an_unknown_type_is_walked_as_its_first_byte(edit):
+    data = _retyped(widened_run({}), *edit)
+    fast, slow = walked(data), reference(data)
+    assert fast is not None and fast == slow and not isinstance(slow, tuple)
+    messages_alike(data)
+
+
+def test_a_kept_string_field_and_a_developer_index_of_bytes_are_still_left_to_fitparse():
+    string = _retyped(widened_run({}), 18, 5, 0x07, b"run\0")
+    assert walked(string) is None and fit.decode(string) == reference(string)
+    data = widened_run({}, developer={"session": [fitgen.DevField("power", fitgen.UINT16, 250)]})
+    registry = _retyped(data, 207, 3, 0x0D)  # developer_data_index as a byte: fitparse keeps a tuple
+    assert walked(registry) is None and agree(registry)
+
+
+def _with_developer_damage(how: str) -> bytes:
+    data = widened_run({}, developer={"session": [fitgen.DevField("power", fitgen.UINT16, 250),
+                                                  fitgen.DevField("cadence", fitgen.UINT8, 88)]})
+    parsed = fitmutate.parse(data)
+    [segment] = parsed.segments
+    described = [m for m in segment.messages if isinstance(m, fitmutate.Data) and m.definition.global_num == 206]
+    if how == "undescribed":  # the description of one developer field is missing
+        segment.messages.remove(described[-1])
+    elif how == "unknown developer":  # a field of a developer never declared
+        [d] = [d for d in parsed.definitions() if d.dev_fields]
+        d.dev_fields[0].index = 3
+    elif how == "described before its developer":
+        ident = next(m for m in segment.messages if isinstance(m, fitmutate.Data) and m.definition.global_num == 207)
+        segment.messages.remove(ident)
+        segment.messages.insert(segment.messages.index(described[-1]) + 1, ident)
+    elif how == "described with an unknown type":
+        d = described[0].definition
+        i = next(i for i, f in enumerate(d.fields) if f.num == 2)
+        described[0].values[i] = b"\x04"
+    return fitmutate.serialise(parsed)
+
+
+@pytest.mark.parametrize("how", ["undescribed", "unknown developer", "described before its developer",
+                                 "described with an unknown type"])
+def test_a_developer_field_fitparse_cannot_place_is_refused_without_fitparse(how, monkeypatch):
+    """fitparse stops at such a field ("No such field 1 for dev_data_index 0"): the
+    walk refuses the file there too, and fitparse is not asked."""
+    data = _with_developer_damage(how)
+    slow = reference(data)
+    assert isinstance(slow, tuple)  # fitparse refuses it
+    with pytest.raises(fitwalk.Broken):
+        fitwalk.walk(data)
+    monkeypatch.setattr(fit, "_by_reference", lambda data: pytest.fail("fitparse was asked"))
+    with pytest.raises(fit.FitDecodeError, match="corrupt: a developer field"):
+        fit.decode(data)
+
+
+def test_a_developer_field_of_an_odd_size_is_still_left_to_fitparse():
+    data = widened_run({}, developer={"session": [fitgen.DevField("power", fitgen.UINT16, 250)]})
+    parsed = fitmutate.parse(data)
+    [d] = [d for d in parsed.definitions() if d.dev_fields]
+    d.dev_fields[0].size = 3  # a uint16 of 3 bytes: fitparse reads 2 and loses its place
+    for m in parsed.records(d):
+        m.dev_values[0] = b"\x01\x02\x03"
+    odd = fitmutate.serialise(parsed)
+    assert walked(odd) is None and agree(odd)
+
+
+# Corpus files the walk does not read, and why; every other file of ../shared/fit-corpus
+# takes the fast path. None is handed to fitparse (none was before compressed timestamps
+# and bytes were walked either): one that is would be named in TO_FITPARSE with the reason
+# the walk gives.
+TO_FITPARSE: dict[str, str] = {}
+REFUSED_BY_THE_WALK = {  # damaged: fitparse refuses each too (reference.json), no need to ask it
+    "fitdecode/tests/files/invalid/activity-activity-filecrc.fit": "checksum",
+    "fitdecode/tests/files/invalid/activity-filecrc.fit": "checksum",
+    "python-fitparse/tests/files/activity-activity-filecrc.fit": "checksum",
+    "python-fitparse/tests/files/activity-filecrc.fit": "checksum",
+    "tormoder-fit/testdata/chained/activity-activity-filecrc.fit": "checksum",
+    "tormoder-fit/testdata/corrupt/activity-filecrc.fit": "checksum",
+    "fitdecode/tests/files/invalid/activity-settings-corruptheader.fit": "no FIT signature",
+    "python-fitparse/tests/files/activity-settings-corruptheader.fit": "no FIT signature",
+    "tormoder-fit/testdata/chained/activity-settings-corruptheader.fit": "no FIT signature",
+    "fitdecode/tests/files/invalid/activity-settings-nodata.fit": "truncated",
+    "python-fitparse/tests/files/activity-settings-nodata.fit": "truncated",
+    "tormoder-fit/testdata/chained/activity-settings-nodata.fit": "truncated",
+    "fitdecode/tests/files/invalid/activity-unexpected-eof.fit": "truncated",
+    "python-fitparse/tests/files/activity-unexpected-eof.fit": "truncated",
+    "tormoder-fit/testdata/corrupt/activity-unexpected-eof.fit": "truncated",
+    "python-fitparse/tests/files/nick.fit": "truncated",
+    "python-fitparse/tests/files/strava-android-app-201.10-b1218918.fit": "never defined",
+}
+WALKED_CORPUS_FILES = 95  # of the 112 in reference.json
+
+
+def path_of(data: bytes) -> str:
+    """"walk", "refused: reason" or "fitparse: reason": the way fit.decode goes."""
+    try:
+        fit._decoded(fit._messages_by_walk, data)
+        return "walk"
+    except fitwalk.Broken as exc:
+        return f"refused: {exc}"
+    except fitwalk.Uncertain as exc:
+        return f"fitparse: {exc}"
+    except (ArithmeticError, TypeError, ValueError) as exc:
+        return f"fitparse: {type(exc).__name__}: {exc}"
+    except fit.FitDecodeError as exc:
+        return f"walk: {exc}"  # the walk read it; shoetrack has nothing to keep
+
+
+@needs_corpus
+def test_how_many_corpus_files_take_the_fast_path():
+    entries = json.loads((CORPUS / "reference.json").read_text())
+    paths = {entry["path"]: path_of((CORPUS / entry["path"]).read_bytes()) for entry in entries}
+    to_fitparse = {path: way for path, way in paths.items() if way.startswith("fitparse")}
+    refused = {path: way for path, way in paths.items() if way.startswith("refused")}
+    assert to_fitparse == {path: f"fitparse: {why}" for path, why in TO_FITPARSE.items()}
+    assert set(refused) == set(REFUSED_BY_THE_WALK)
+    for path, way in refused.items():
+        assert REFUSED_BY_THE_WALK[path] in way, (path, way)
+    fitparse_refuses = {entry["path"] for entry in entries if not entry["fitparse_1_2_0"]["ok"]}
+    assert set(refused) <= fitparse_refuses
+    assert sum(way == "walk" for way in paths.values()) == WALKED_CORPUS_FILES
+
+
+def _compressed_anywhere(rng: random.Random, n: int) -> bytes:
+    """A generated activity whose messages of local types 0-3 (records too) get compressed
+    timestamp headers at random, with random offsets, some without their own timestamp
+    field, and sometimes one timestamp made invalid."""
+    start = datetime(2024, 5, 1, 6, tzinfo=timezone.utc) + timedelta(days=n)
+    legs = [Session(start + timedelta(hours=2 * h), sport=rng.choice([1, 2]), elapsed_s=rng.uniform(30, 400),
+                    records_every_s=rng.choice([None, 1, 5, 20])) for h in range(rng.randint(1, 2))]
+    data = fitgen.activity(legs, devices=[Device(1, 124, 5)], utc_offset_s=rng.choice([None, 3600]),
+                           with_sessions=rng.random() < 0.7,
+                           power_on=start - timedelta(hours=1) if rng.random() < 0.3 else None)
+    parsed = fitmutate.parse(data)
+    candidates = [m for m in parsed.data() if m.definition.local <= 3]
+    for m in rng.sample(candidates, k=min(len(candidates), rng.randint(1, 12))):
+        m.time_offset = rng.randrange(32)
+        d = m.definition
+        if rng.random() < 0.5 and any(f.num == 253 for f in d.fields):
+            i = next(i for i, f in enumerate(d.fields) if f.num == 253)
+            m.definition = fitmutate.Definition(d.local, d.global_num, d.fields[:i] + d.fields[i + 1:],
+                                                list(d.dev_fields), d.arch)
+            m.values = m.values[:i] + m.values[i + 1:]
+    timed = [m for m in parsed.data() if any(f.num == 253 and f.size == 4 for f in m.definition.fields)]
+    if timed and rng.random() < 0.2:
+        m = rng.choice(timed)
+        m.values[next(i for i, f in enumerate(m.definition.fields) if f.num == 253)] = b"\xff\xff\xff\xff"
+    return fitmutate.serialise(parsed)
+
+
+@pytest.mark.parametrize("records", [False, True], ids=["messages every file is read for", "records too"])
+def test_compressed_timestamps_put_anywhere_are_counted_as_fitparse_counts_them(records, monkeypatch):
+    """Whenever the walk reads such a file, every value it gives is fitparse's (records
+    too, with fitwalk.STAMPS_LEFT_TO_FITPARSE emptied); it steps aside only after a
+    timestamp it cannot take up (an invalid one)."""
+    monkeypatch.setattr(fitwalk, "STAMPS_LEFT_TO_FITPARSE", frozenset())
+    rng = random.Random(11 + records)
+    walked_count = 0
+    for n in range(150):
+        data = _compressed_anywhere(rng, n)
+        try:
+            fitwalk.walk(data, fitwalk.RECORDS if records else None)
+        except fitwalk.Uncertain:
+            continue
+        walked_count += 1
+        messages_alike(data, records)
+    assert walked_count >= 130

@@ -1,34 +1,41 @@
-"""The inbox's edges in move mode, and what a kill -9 of an import leaves behind.
+"""The inbox's edges: when a file counts as complete, move mode, and what a kill -9
+of an import leaves behind.
 
-Real processes only: the daemon as tests/desktop.py runs it, watching a real
-inbox; the `shoetrack import` command; /proc to see which processes are left.
-Nothing waits a fixed time: every wait is for a condition, with a timeout.
+Real files and processes only: the inbox tracker (service/inbox.py) on real files,
+given the events the watcher would report and the clock as a number; the daemon
+as tests/desktop.py runs it, watching a real inbox; the `shoetrack import`
+command; /proc to see which processes are left. Nothing waits a fixed time:
+every wait is for a condition, with a timeout.
 """
 
 from __future__ import annotations
 
+import gzip
+import io
 import os
 import re
 import signal
 import sqlite3
 import subprocess
 import sys
+import zipfile
 from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
 
 from shoetrack.adapters.fit import Decoder
-from tests import fitgen
+from shoetrack.service import inbox as tracker
+from tests import fitgen, trackgen
 from tests.desktop import DaemonProcess, wait_until
 from tests.helpers import write
 
 pytestmark = pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="reads processes from Linux's /proc")
 
 MOVE = 'after_import = "move"\n'
-# A sport written as a raw byte: the fast walk steps aside and fitparse decodes the
-# file (about 0.1 s for half an hour of per-second records), so decoding takes a while.
-SLOW = {"session": {5: (1, fitgen.BYTE)}}
+# A session declaring its sport twice: the fast walk steps aside and fitparse decodes
+# the file (about 0.1 s for half an hour of per-second records), so decoding takes a while.
+SLOW = {"session": [(5, 0, 1)]}
 
 
 def recent(days_ago: int) -> str:
@@ -78,6 +85,205 @@ def tree(folder: Path) -> tuple[set[str], set[str]]:
 def sessions(daemon) -> int:
     rows = daemon.query("SELECT count(*) FROM sessions")
     return rows[0][0] if rows else 0
+
+
+# -- when a file counts as complete (the tracker alone, on real files) ---------------------------
+
+SETTLE = 30.0  # the stability window of these trackers: only a close can make a file ready sooner
+
+
+def tracked(folder: Path) -> tracker.Inbox:
+    folder.mkdir(parents=True, exist_ok=True)
+    return tracker.Inbox(folder, settle_s=SETTLE)
+
+
+def complete_now(path: Path) -> bool:
+    """Whether the tracker takes `path` on a close, at once (a fresh tracker, clock at 0)."""
+    inbox = tracker.Inbox(path.parent, settle_s=SETTLE)
+    inbox.notice(path, tracker.CLOSED)
+    return inbox.ready(0.0) == [path]
+
+
+def test_the_watcher_and_the_tracker_name_events_alike():
+    from shoetrack.adapters import watch
+
+    assert watch.KINDS == tracker.KINDS
+
+
+def test_a_closed_file_is_ready_at_once_and_a_file_without_a_close_only_once_it_held_still(tmp_path):
+    inbox = tracked(tmp_path / "inbox")
+    closed = write(inbox.folder / "closed.fit", fitgen.run(recent(2)))
+    seen = write(inbox.folder / "seen.fit", fitgen.run(recent(1)))
+    inbox.notice(closed, tracker.CLOSED)
+    inbox.notice(seen, tracker.SEEN)
+    assert inbox.ready(100.0) == [closed]
+    inbox.done(closed)
+    assert inbox.ready(100.0 + SETTLE / 2) == []
+    assert inbox.ready(100.0 + SETTLE) == [seen]  # the fallback: held still for the whole window
+    inbox.done(seen)
+    assert not inbox.has_pending()
+
+
+def _zip(members: int) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for i in range(members):
+            archive.writestr(f"activities/{i}.fit", fitgen.run(recent(i + 1), km=10, records_every_s=1))
+    return buffer.getvalue()
+
+
+TCX = trackgen.tcx(trackgen.Activity(trackgen.START, "Running",
+                                     [trackgen.Lap(trackgen.line(5000), distance_m=5000, seconds=1500)]))
+
+
+@pytest.mark.parametrize("name, parts", [
+    ("a.fit", [fitgen.run(recent(1), km=10, records_every_s=1)]),
+    ("chained.fit", [fitgen.run(recent(3)), fitgen.run(recent(2), km=7)]),
+    ("a.gpx", [trackgen.gpx(trackgen.line(5000), sport="running")]),
+    ("a.tcx", [TCX]),
+    ("a.fit.gz", [gzip.compress(fitgen.run(recent(1), km=10, records_every_s=1))]),
+    ("two-members.fit.gz", [gzip.compress(fitgen.run(recent(1))), gzip.compress(fitgen.run(recent(2)))]),
+    ("export.zip", [_zip(3)]),
+])
+def test_a_file_is_complete_by_its_bytes_and_never_while_any_part_is_missing(tmp_path, name, parts):
+    """Every prefix is what a writer may leave between two writes. Only the whole file
+    is complete, and a prefix that is itself whole: the first files of a chain, the
+    first members of a .gz (the lease, not the bytes, holds those back while the
+    writer has the file open), or an XML file without its trailing newline."""
+    data = b"".join(parts)
+    whole_prefixes = {sum(len(p) for p in parts[:n]) for n in range(1, len(parts) + 1)}
+    if name.endswith((".gpx", ".tcx")):
+        whole_prefixes |= set(range(len(data.rstrip()), len(data) + 1))
+    path = write(tmp_path / name, data)
+    assert complete_now(path)
+    cuts = {1, 11, 12, 13, 14, 15, len(data) // 3, len(data) // 2, len(data) - 30, len(data) - 3,
+            len(data) - 2, len(data) - 1} | set(range(50, len(data), max(1, len(data) // 40)))
+    cuts |= {n + d for n in whole_prefixes for d in (-1, 1, 12)} - {0}
+    for cut in sorted(c for c in cuts if 0 < c < len(data)):
+        path.write_bytes(data[:cut])
+        assert complete_now(path) == (cut in whole_prefixes), (name, cut, len(data))
+    path.write_bytes(data)
+    assert complete_now(path)
+
+
+def test_a_file_that_is_not_provably_complete_waits_until_it_held_still(tmp_path):
+    inbox = tracked(tmp_path / "inbox")
+    odd = write(inbox.folder / "odd.fit", b"not a FIT file, nor anything else")
+    padded = write(inbox.folder / "padded.fit", fitgen.run(recent(1)) + b"\0" * 16)
+    for path in (odd, padded):
+        inbox.notice(path, tracker.CLOSED)
+    assert inbox.ready(0.0) == []
+    assert inbox.ready(SETTLE) == [odd, padded]  # their import decides what they are
+
+
+def test_a_write_after_the_close_cancels_it_until_the_next_close(tmp_path):
+    inbox = tracked(tmp_path / "inbox")
+    data = fitgen.run(recent(1), km=10, records_every_s=1)
+    path = write(inbox.folder / "a.fit", data)
+    inbox.notice(path, tracker.CLOSED)
+    inbox.notice(path, tracker.WRITTEN)  # (the bytes happen to be whole: the write is what counts)
+    inbox.notice(path, tracker.SEEN)  # a scan or an attribute change vouches for nothing, cancels nothing
+    assert inbox.ready(0.0) == []
+    inbox.notice(path, tracker.CLOSED)
+    assert inbox.ready(1.0) == [path]
+
+
+def test_a_close_while_another_writer_has_the_file_open_takes_nothing(tmp_path):
+    """A chain of FIT files, written by one writer that keeps it open: after the first
+    file its bytes look complete, yet a close by someone else (a `touch`) takes nothing
+    while the writer still has it open; the writer's own close does."""
+    inbox = tracked(tmp_path / "inbox")
+    first, second = fitgen.run(recent(2)), fitgen.run(recent(1))
+    path = inbox.folder / "chain.fit"
+    with open(path, "wb") as writer:
+        writer.write(first)
+        writer.flush()
+        with open(path, "rb") as reader:
+            assert tracker.bytes_complete(reader.fileno(), len(first))  # the bytes alone look complete
+        open(path, "ab").close()  # another opener closes it: inotify reports a close after writing
+        inbox.notice(path, tracker.CLOSED)
+        assert inbox.ready(0.0) == []
+        writer.write(second)
+    inbox.notice(path, tracker.WRITTEN)
+    inbox.notice(path, tracker.CLOSED)
+    assert inbox.ready(1.0) == [path]
+    assert path.read_bytes() == first + second
+
+
+def test_the_fallback_does_not_take_a_half_file_its_writer_still_has_open(tmp_path):
+    """Without close events (a polling watcher), a file that held still is taken, unless a
+    process still has it open for writing and its bytes are not complete (a stalled
+    download): its window starts again. A truncated file nobody writes is taken (its
+    import says what is wrong), and so is a complete one still held open."""
+    inbox = tracked(tmp_path / "inbox")
+    data = fitgen.run(recent(1), km=10, records_every_s=1)
+    stalled, truncated, held = (inbox.folder / name for name in ("stalled.fit", "truncated.fit", "held.fit"))
+    write(truncated, data[:len(data) // 2])
+    with open(stalled, "wb") as writer, open(held, "wb") as holder:
+        writer.write(data[:len(data) // 2])
+        writer.flush()
+        holder.write(fitgen.run(recent(2)))
+        holder.flush()
+        for path in (stalled, truncated, held):
+            inbox.notice(path, tracker.SEEN)
+        assert inbox.ready(0.0) == []
+        assert inbox.ready(SETTLE) == [held, truncated]
+        inbox.done(held)
+        inbox.done(truncated)
+        assert inbox.ready(2 * SETTLE) == []  # still stalled: its window started again
+        writer.write(data[len(data) // 2:])
+    inbox.notice(stalled, tracker.WRITTEN)
+    assert inbox.ready(2 * SETTLE + 1) == []  # it changed: a whole window from now
+    assert inbox.ready(3 * SETTLE + 1) == [stalled]
+
+
+def test_a_folder_moved_in_whole_brings_complete_files(tmp_path):
+    inbox = tracked(tmp_path / "inbox")
+    staged = write(tmp_path / "staging" / "2026" / "a.fit", fitgen.run(recent(2))).parent
+    write(staged / "deeper" / "b.fit", fitgen.run(recent(1)))
+    os.rename(staged, inbox.folder / "2026")
+    inbox.notice(inbox.folder / "2026", tracker.FOLDER)
+    assert inbox.ready(0.0) == [inbox.folder / "2026" / "a.fit", inbox.folder / "2026" / "deeper" / "b.fit"]
+
+
+def test_links_pipes_and_empty_files_are_never_vouched_for_by_a_close(tmp_path):
+    inbox = tracked(tmp_path / "inbox")
+    outside = write(tmp_path / "outside.fit", fitgen.run(recent(1)))
+    link = inbox.folder / "link.fit"
+    link.symlink_to(outside)
+    pipe = inbox.folder / "pipe.fit"
+    os.mkfifo(pipe)  # opening it to read would wait for a writer: it is never opened
+    empty = write(inbox.folder / "empty.fit", b"")
+    for path in (link, pipe, empty):
+        assert tracker.whole(path) is None
+        inbox.notice(path, tracker.CLOSED)
+    assert inbox.ready(0.0) == []
+    assert inbox.ready(SETTLE) == [empty, link, pipe]  # as before: the import refuses or judges them
+
+
+def test_a_file_changed_while_it_was_imported_is_looked_at_again(tmp_path):
+    inbox = tracked(tmp_path / "inbox")
+    path = write(inbox.folder / "a.fit", fitgen.run(recent(2)))
+    inbox.notice(path, tracker.CLOSED)
+    assert inbox.ready(0.0) == [path]
+    # While it is being imported, a writer rewrites it and closes it again.
+    path.write_bytes(fitgen.run(recent(1)))
+    inbox.notice(path, tracker.WRITTEN)
+    inbox.notice(path, tracker.CLOSED)
+    inbox.done(path)
+    assert inbox.has_pending()
+    assert inbox.ready(1.0) == [path]
+    inbox.done(path)
+    assert not inbox.has_pending()
+
+
+def test_a_file_gone_before_it_was_looked_at_is_dropped(tmp_path):
+    inbox = tracked(tmp_path / "inbox")
+    path = write(inbox.folder / "a.fit", fitgen.run(recent(1)))
+    inbox.notice(path, tracker.CLOSED)
+    path.unlink()
+    inbox.notice(path, tracker.GONE)
+    assert inbox.ready(0.0) == [] and not inbox.has_pending()
 
 
 # -- move mode: links and folders ------------------------------------------------------------
@@ -221,7 +427,7 @@ def stored_files(db: Path) -> int:
 def slow_history(folder: Path, files: int) -> Path:
     for i in range(files):
         write(folder / f"{i:04d}.fit", fitgen.run(recent(400 - i), km=5, minutes=30, records_every_s=1,
-                                                  widths=SLOW))
+                                                  extra_fields=SLOW))
     return folder
 
 
@@ -265,7 +471,7 @@ def test_kill_9_of_an_import_leaves_no_decoding_process_behind(tmp_path, case):
         source = slow_history(tmp_path / "history", 150)
     else:  # over 1 MiB, decoded by fitparse: 5.5 days of per-second records, ~30 s of work
         source = write(tmp_path / "big.fit", fitgen.run(recent(3), km=200, minutes=8000, records_every_s=1,
-                                                        widths=SLOW))
+                                                        extra_fields=SLOW))
     db = tmp_path / "st.db"
     with open(tmp_path / "import.log", "w") as log:
         # Its own process group, and this test's folder as its working directory: the fork

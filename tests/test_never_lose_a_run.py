@@ -13,6 +13,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -145,7 +146,21 @@ def test_readers_never_see_a_lock_or_half_a_file_while_the_daemon_imports(tmp_pa
                            "[notify]\nenabled = false\n")
     daemon.start()
     try:
-        history(daemon.inbox, 400, records_every_s=10)
+        # The daemon stores each file the moment it lands, so files land while the readers
+        # read: 50 at a time, moved in after each round of reads.
+        staged = history(tmp_path / "staged", 400, records_every_s=10)
+        names = sorted(os.listdir(staged))
+        round_done = threading.Event()
+
+        def feed() -> None:
+            for first in range(0, len(names), 50):
+                round_done.wait(60)
+                round_done.clear()
+                for name in names[first:first + 50]:
+                    os.rename(staged / name, daemon.inbox / name)
+
+        writer = threading.Thread(target=feed)
+        writer.start()
         seen_counts, deadline = set(), time.monotonic() + 60
         while time.monotonic() < deadline:
             for args in (["status", "--json"], ["shoes", "list", "--json"], ["runs", "--all-sports", "--json"]):
@@ -156,8 +171,10 @@ def test_readers_never_see_a_lock_or_half_a_file_while_the_daemon_imports(tmp_pa
                     count = len(json.loads(result.stdout))
                     assert count % 2 == 0, "a file's sessions appeared without each other"
                     seen_counts.add(count)
+            round_done.set()
             if 800 in seen_counts:
                 break
+        writer.join()
         assert 800 in seen_counts and len(seen_counts) > 2  # it really read while importing
     finally:
         assert daemon.stop() == 0

@@ -130,6 +130,17 @@ def _ratio_refusal(size: int, packed: int) -> str:
 def _read_capped(stream, limit: int, what: str) -> bytes:
     """Read a stream fully, refusing to go past `limit` bytes (sizes in headers can lie)."""
     parts, total = [], 0
+    try:  # a file: read what it holds in one go (a 1 MiB buffer per small file costs more)
+        expected = os.fstat(stream.fileno()).st_size
+    except (OSError, AttributeError, io.UnsupportedOperation):
+        expected = 0
+    if 0 < expected <= limit:
+        data = stream.read(expected + 1)
+        if len(data) <= expected:
+            return data
+        parts, total = [data], len(data)  # it grew while read: go on as for any stream
+        if total > limit:
+            raise SourceError(f"{what} is larger than {limit // MiB} MiB: not an activity file")
     while True:
         chunk = stream.read(CHUNK)
         if not chunk:
@@ -378,9 +389,9 @@ def _nested_zip(archive: zipfile.ZipFile, source, member: zipfile.ZipInfo, label
 
 @dataclass(frozen=True)
 class Unit:
-    """A file found on disk: a FIT file, a .fit.gz or an archive."""
+    """A file found on disk: an activity file (maybe gzipped) or an archive."""
 
-    path: Path
+    path: Path | str  # a str when found in a folder: thousands are found in a re-scan
     kind: str
     size: int
     mtime_ns: int
@@ -408,7 +419,7 @@ def _archive_entries(unit: Unit, on_found: Callable[[int], None]) -> Iterator[En
         yield from _zip_entries(stream, str(unit.path), 1, on_found, _Budget(unit.size))
 
 
-def _found(path: Path, st: os.stat_result, kind: str) -> Unit | Refusal:
+def _found(path: Path | str, st: os.stat_result, kind: str) -> Unit | Refusal:
     refusal = _refuse_special(path, st)
     if refusal:
         return refusal
@@ -430,24 +441,37 @@ def inside(path: Path, folder: Path) -> bool:
 OUTSIDE = "a link to something outside the folder: not read"
 
 
-def _walk(folder: Path) -> Iterator[Unit | Refusal]:
-    # followlinks=False: a symlink loop cannot trap the walk.
-    for root, dirs, files in os.walk(folder, followlinks=False):
-        dirs.sort()
-        for name in sorted(files):
-            kind = kind_of(name)
-            if kind is None:
+def _walk(folder: str, top: Path) -> Iterator[Unit | Refusal]:
+    """A folder's files, then its subfolders', in name order. A link to a folder is not
+    followed (no loop can trap the walk); each file costs one stat and no Path (a
+    re-scan of thousands of files is mostly this)."""
+    try:
+        entries = sorted(os.scandir(folder), key=lambda entry: entry.name)
+    except OSError:
+        return  # an unreadable folder holds nothing to import, as for os.walk
+    subfolders = []
+    for entry in entries:
+        path = os.path.join(folder, entry.name)
+        try:
+            if entry.is_dir(follow_symlinks=False):
+                subfolders.append(path)
                 continue
-            path = Path(root) / name
-            if path.is_symlink() and not inside(path, folder):
-                yield Refusal(str(path), "skipped", OUTSIDE)
+            kind = kind_of(entry.name)
+            if kind is None or (entry.is_symlink() and entry.is_dir()):
                 continue
-            try:
-                st = path.stat()
-            except OSError as exc:
-                yield Refusal(str(path), "failed", f"cannot read: {exc.strerror or exc}")
-                continue
-            yield _found(path, st, kind)
+        except OSError:
+            continue
+        if entry.is_symlink() and not inside(Path(path), top):
+            yield Refusal(path, "skipped", OUTSIDE)
+            continue
+        try:
+            st = entry.stat()
+        except OSError as exc:
+            yield Refusal(path, "failed", f"cannot read: {exc.strerror or exc}")
+            continue
+        yield _found(path, st, kind)
+    for subfolder in subfolders:
+        yield from _walk(subfolder, top)
 
 
 def find(paths: list[Path], confine: Path | None = None) -> list[Unit | Refusal]:
@@ -468,7 +492,7 @@ def find(paths: list[Path], confine: Path | None = None) -> list[Unit | Refusal]
             found.append(Refusal(str(path), "failed", f"cannot read: {exc.strerror or exc}"))
             continue
         if stat.S_ISDIR(st.st_mode):
-            found.extend(_walk(path))
+            found.extend(_walk(str(path), path))
             continue
         kind = kind_of(path.name)
         if kind is None and stat.S_ISREG(st.st_mode):
@@ -547,7 +571,8 @@ def _folder_manifests(folder: Path) -> tuple[list[Manifest], list[Refusal]]:
     problems: list[Refusal] = []
     candidates = []
     try:
-        tops = [folder] + sorted(p for p in folder.iterdir() if p.is_dir() and not p.is_symlink())
+        with os.scandir(folder) as entries:
+            tops = [folder] + sorted(folder / e.name for e in entries if e.is_dir(follow_symlinks=False))
     except OSError:
         return [], []
     for top in tops:

@@ -262,6 +262,7 @@ class Store:
         self.path = path
         self.write_wait_s = WRITE_WAIT_S if write_wait_s is None else write_wait_s
         self._said_waiting = False
+        self._savepoints = 0
         folder = path.parent
         if not folder.is_dir():
             what = "is not a folder" if folder.exists() else "does not exist"
@@ -298,18 +299,21 @@ class Store:
         return sqlite_utils.Database(self.conn)
 
     @contextmanager
-    def _writing(self):
+    def _writing(self, *, plain: bool = False):
         """One transaction; a failed write leaves the database as it was and says why.
 
         The write lock is taken first (BEGIN IMMEDIATE), so the busy timeout applies: a
         plain BEGIN that reads first is refused at once when another process commits
-        in between. A step inside another is a savepoint of it."""
+        in between. A step inside another is a savepoint of it. A `plain` step writes
+        with SQL only; the others use sqlite-utils, imported before the lock is taken,
+        not while holding it (an import never needs it: it starts faster)."""
         outer = not self.conn.in_transaction
-        db = self.db  # sqlite-utils is imported before the lock is taken, not while holding it
+        if not plain:
+            self.db  # noqa: B018 - the import happens here
         try:
             if outer:
                 self._begin_immediate()
-            with db.atomic():
+            with self._savepoint(outer):
                 yield
             if outer:
                 self.conn.execute("COMMIT")
@@ -326,6 +330,29 @@ class Store:
                     else "try again")
             raise StorageError(f"cannot write to the database {self.path}: {text}; nothing was stored "
                                f"from this step ({hint})") from None
+
+    @contextmanager
+    def _savepoint(self, outer: bool):
+        """Inside a transaction, a step that is undone alone when it fails."""
+        if outer:
+            yield
+            return
+        self._savepoints += 1
+        name = f"step_{self._savepoints}"
+        self.conn.execute(f"SAVEPOINT {name}")
+        try:
+            yield
+        except BaseException:
+            if self.conn.in_transaction:  # a failure may have ended the whole transaction
+                self.conn.execute(f"ROLLBACK TO {name}")
+                self.conn.execute(f"RELEASE {name}")
+            raise
+        self.conn.execute(f"RELEASE {name}")
+
+    def transaction(self):
+        """One write transaction around several steps (each step inside is a savepoint):
+        an import stores many files per commit. Nothing of it is stored if it fails."""
+        return self._writing(plain=True)
 
     def _begin_immediate(self) -> None:
         """Take the write lock. SQLite waits the busy timeout itself; when another process
@@ -514,7 +541,7 @@ class Store:
         hidden state; its file then counts as a duplicate of this one). A file left with
         no session is recorded as a duplicate."""
         rows = [dict(s, file_sha256=sha256) for s in sessions]
-        with self._writing():
+        with self._writing(plain=True):
             copy_of = None
             replacing: list[tuple[dict, list[int]]] = []
             if outcome == "imported":
@@ -531,18 +558,16 @@ class Store:
                     if rows and not replacing:
                         outcome, reason = "duplicate", copy_of
                     rows = [row for row, _ in replacing]
-            self.db["files"].insert(
-                {"sha256": sha256, "path": path, "size": size, "outcome": outcome,
-                 "reason": reason, "sessions": len(rows), "seen_at": _now()},
-                replace=True,
-            )
+            self.conn.execute(
+                "INSERT OR REPLACE INTO files (sha256, path, size, outcome, reason, sessions, seen_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)", [sha256, path, size, outcome, reason, len(rows), _now()])
             result = Recorded(len(rows), None if rows else copy_of)
             if judge is None:
-                if rows:
-                    self.db["sessions"].insert_all(rows)
+                for row in rows:
+                    self._insert_session(row)
             else:
                 for row, old_ids in replacing:
-                    new_id = self.db["sessions"].insert(row).last_pk
+                    new_id = self._insert_session(row)
                     for old_id in old_ids:
                         displaced = self._take_the_place_of(old_id, new_id, path)
                         if displaced:
@@ -550,6 +575,14 @@ class Store:
                     if old_ids:
                         result.in_place.append(new_id)
         return result
+
+    def _insert_session(self, row: dict) -> int:
+        """Inside a write: store one session row (plain SQL: an import stores thousands)."""
+        columns = list(row)
+        cursor = self.conn.execute(
+            f"INSERT INTO sessions ({', '.join(columns)}) VALUES ({', '.join('?' for _ in columns)})",
+            [row[c] for c in columns])
+        return cursor.lastrowid
 
     def _take_the_place_of(self, old_id: int, new_id: int, path: str) -> None:
         """Inside a write: session `new_id` replaces `old_id`, the same run from a lesser
@@ -705,7 +738,7 @@ class Store:
 
     def set_attributions(self, rows: Iterable[tuple[int | None, str, str, int]]) -> None:
         """Write (shoe_id, reason, why, session_id) for many sessions in one transaction."""
-        with self._writing():
+        with self._writing(plain=True):
             self.conn.executemany(
                 "UPDATE sessions SET shoe_id = ?, shoe_reason = ?, shoe_why = ? WHERE id = ?", rows
             )
@@ -848,12 +881,24 @@ class Store:
 
     # -- files already handled -----------------------------------------------------
 
+    SEEN = ("SELECT seen.*, files.path AS known_path, files.outcome AS known_outcome, "
+            "files.reason AS known_reason FROM seen LEFT JOIN files ON files.sha256 = seen.sha256")
+
     def seen(self, path: str) -> list[dict]:
-        return self._query("SELECT * FROM seen WHERE path = ? ORDER BY rowid", [path])
+        """What is remembered of the file at `path`, each part with its file's outcome
+        (known_*: None when the bytes are not known any more)."""
+        return self._query(f"{self.SEEN} WHERE seen.path = ? ORDER BY seen.rowid", [path])
+
+    def seen_everywhere(self) -> dict[str, list[dict]]:
+        """seen() of every file at once, by path: a re-scan of thousands of files."""
+        found: dict[str, list[dict]] = {}
+        for row in self._query(f"{self.SEEN} ORDER BY seen.rowid"):
+            found.setdefault(row["path"], []).append(row)
+        return found
 
     def remember_seen(self, path: str, size: int, mtime_ns: int, rows: list[dict]) -> None:
         """Replace what is remembered of the file at `path` (one transaction)."""
-        with self._writing():
+        with self._writing(plain=True):
             self.conn.execute("DELETE FROM seen WHERE path = ?", [path])
             self.conn.executemany(
                 "INSERT OR REPLACE INTO seen (label, path, size, mtime_ns, sha256, outcome, reason) "

@@ -1,7 +1,17 @@
 """Watching the inbox: the only module that imports watchdog.
 
-Events only name paths; the callback must be quick and thread-safe (it runs
-in watchdog's thread). Nothing here reads files or touches the database.
+Events only name paths, with what happened to each; the callback must be quick
+and thread-safe (it runs in watchdog's thread). Nothing here reads files or
+touches the database.
+
+On Linux, inotify tells when a writer closed a file (watchdog's FileClosedEvent,
+"closed"; a close of a file opened only for reading is FileClosedNoWriteEvent,
+"closed_no_write", and says nothing). The observer is made with
+`generate_full_events`, so a file renamed into the inbox from outside it is a
+FileMovedEvent with an empty source, not a FileCreatedEvent: a move is told
+apart from a creation. A polling observer (`polling=True`, for file systems
+where inotify sees nothing, such as network mounts) reports no closes: files
+then wait until they hold still.
 """
 
 from __future__ import annotations
@@ -12,26 +22,62 @@ from typing import Callable
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
 
+# What happened to a path, named as the inbox tracker names it (shoetrack.service.inbox.KINDS:
+# the service may not be imported from here; a test checks they agree).
+SEEN, WRITTEN, CLOSED, FOLDER, GONE = "seen", "written", "closed", "folder", "gone"
+KINDS = (SEEN, WRITTEN, CLOSED, FOLDER, GONE)
+_FILE_EVENTS = {
+    "created": SEEN,  # opened to be written, or linked in: the close tells when it is done
+    "attrib": SEEN,
+    "modified": WRITTEN,
+    "closed": CLOSED,  # closed after writing
+    "deleted": GONE,
+}
+POLL_S = 1.0  # how often a polling observer looks
+
+
+def _path(raw) -> Path:
+    return Path(raw if isinstance(raw, str) else raw.decode())
+
 
 class _Handler(FileSystemEventHandler):
-    def __init__(self, on_path: Callable[[Path], None]):
+    def __init__(self, on_path: Callable[[Path, str], None]):
         self.on_path = on_path
 
     def on_any_event(self, event: FileSystemEvent) -> None:
-        if event.is_directory or event.event_type in ("deleted", "opened", "closed_no_write"):
+        if event.event_type == "moved":
+            # A rename is complete at once: it lands whole. An empty side lies outside the watched folder.
+            if event.src_path:
+                self.on_path(_path(event.src_path), GONE)
+            if event.dest_path:
+                self.on_path(_path(event.dest_path), FOLDER if event.is_directory else CLOSED)
             return
-        # A file moved in is known by where it landed.
-        target = getattr(event, "dest_path", "") or event.src_path
-        self.on_path(Path(target if isinstance(target, str) else target.decode()))
+        kind = _FILE_EVENTS.get(event.event_type)  # "opened" and "closed_no_write" say nothing
+        if kind is not None and not event.is_directory:
+            self.on_path(_path(event.src_path), kind)
+
+
+def _observer(polling: bool):
+    if polling:
+        from watchdog.observers.polling import PollingObserver
+
+        return PollingObserver(timeout=POLL_S)
+    try:
+        return Observer(generate_full_events=True)  # inotify (Linux)
+    except TypeError:  # another system's observer: moves in may come as creations
+        return Observer()
 
 
 class Watcher:
-    """Reports every file created, written, closed or moved into `folder` (recursively)."""
+    """Reports every file created, written, closed, moved or deleted in `folder`
+    (recursively) as `on_path(path, kind)`, kind one of SEEN, WRITTEN, CLOSED,
+    FOLDER (a folder moved in) and GONE."""
 
-    def __init__(self, folder: Path, on_path: Callable[[Path], None]):
-        self.observer = Observer()
+    def __init__(self, folder: Path, on_path: Callable[[Path, str], None], *, polling: bool = False):
+        self.observer = _observer(polling)
         self.observer.daemon = True
         self.observer.schedule(_Handler(on_path), str(folder), recursive=True)
+        self.reports_closes = not polling and type(self.observer).__name__.startswith("Inotify")
 
     def start(self) -> None:
         self.observer.start()

@@ -20,7 +20,9 @@ sport (a GPX file with no type) matches a run of any sport.
 from __future__ import annotations
 
 import hashlib
+import time
 from collections import deque
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -28,6 +30,7 @@ from typing import Callable
 
 from ..adapters import sources
 from ..config import Config
+from ..errors import StorageError
 from ..core.attribution import SAME_RUN_WITHIN, UNKNOWN_SPORT
 from ..core.models import DecodedFile
 from .shoes import attribution_columns, attributor, choice_for, export_choices, facts_from_row, reattribute
@@ -129,28 +132,22 @@ def verdict(stored: list[dict], row: dict) -> tuple:
 def judge(store) -> Callable[[dict], tuple]:
     """The verdict on a session row against what is stored now."""
     def judge_row(row: dict) -> tuple:
-        start = datetime.strptime(row["start_time"], "%Y-%m-%dT%H:%M:%SZ")
+        start = datetime.fromisoformat(row["start_time"])
         earliest = (start - SAME_ACTIVITY_WINDOW).strftime("%Y-%m-%dT%H:%M:%SZ")
         latest = (start + SAME_ACTIVITY_WINDOW).strftime("%Y-%m-%dT%H:%M:%SZ")
         return verdict(store.sessions_near(earliest, latest), row)
     return judge_row
 
 
-def _already_stored(store, decoded: DecodedFile, rows: list[dict], label: str) -> list[str | None]:
-    """For each session of a file, in order: the source it repeats, or None when it
-    is new (or better than the copy stored). Judged session by session, so a chained
+def _judged(store, decoded: DecodedFile, rows: list[dict], label: str) -> list[tuple]:
+    """For each session of a file, in order, its verdict against what is stored: ("new",),
+    ("duplicate", source) or ("replace", ids). Judged session by session, so a chained
     file (`cat a.fit b.fit`) or a multisport file stores whatever part of it is not
     stored yet. A session that repeats one earlier in the same file exactly (a file
     chained to itself) counts as stored by this file."""
     judge_row = judge(store)
-    repeats: list[str | None] = []
-    for index, (session, row) in enumerate(zip(decoded.sessions, rows)):
-        if session in decoded.sessions[:index]:
-            repeats.append(label)
-        else:
-            answer = judge_row(row)
-            repeats.append(answer[1] if answer[0] == "duplicate" else None)
-    return repeats
+    return [("duplicate", label) if session in decoded.sessions[:index] else judge_row(row)
+            for index, (session, row) in enumerate(zip(decoded.sessions, rows))]
 
 
 def _known(report: ImportReport, label: str, known: dict) -> None:
@@ -173,6 +170,54 @@ def _attributed(rows: list[dict], attribute, choices) -> list[dict]:
     return rows
 
 
+class _Batch:
+    """Files are stored many to a transaction: one transaction per file costs more than
+    decoding it. A batch is committed after MOST_FILES files or MOST_S seconds, before
+    a slow decode, and at the end, so other writers and readers never wait long; a crash
+    loses at most the batch, which the next import stores again (never half a file)."""
+
+    # A commit costs ~0.1 ms (WAL, synchronous=NORMAL: no fsync), a file ~0.3 ms to store:
+    # small batches cost little, and an import killed at any moment keeps all but the last.
+    MOST_FILES = 64
+    MOST_S = 0.05
+
+    def __init__(self, store):
+        self.store = store
+        self.stack: ExitStack | None = None
+        self.files = 0
+        self.started = 0.0
+
+    def open(self) -> None:
+        if self.stack is None:
+            stack = ExitStack()
+            stack.enter_context(self.store.transaction())
+            self.stack, self.files, self.started = stack, 0, time.monotonic()
+
+    def stored_one(self) -> None:
+        self.files += 1
+        if self.files >= self.MOST_FILES or time.monotonic() - self.started >= self.MOST_S:
+            self.commit()
+
+    def commit(self) -> None:
+        stack, self.stack = self.stack, None
+        if stack is not None:
+            stack.close()
+
+    def abort(self, exc: BaseException) -> None:
+        """After a failed write (a full disk), keep the files stored whole before it if
+        the commit still goes through; after anything else, roll the batch back."""
+        stack, self.stack = self.stack, None
+        if stack is None:
+            return
+        if isinstance(exc, StorageError):  # the failed step is undone already (a savepoint)
+            try:
+                stack.close()
+            except StorageError:
+                pass  # rolled back: nothing of the batch is stored
+            return
+        stack.__exit__(type(exc), exc, exc.__traceback__)
+
+
 @dataclass
 class _Item:
     """One candidate on its way through an import, in the order it was found."""
@@ -188,7 +233,7 @@ class _Item:
 
 
 class _Importer:
-    """Reads, decodes (on every core for big imports) and stores, one file at a time.
+    """Reads, decodes (files that need fitparse on every core) and stores, in batches.
 
     Files are finished strictly in the order they were found, so duplicates
     within one import are judged as if it ran file by file.
@@ -205,6 +250,8 @@ class _Importer:
         self.window: deque[_Item] = deque()
         self.remembered: list[dict] = []
         self.unreadable = False  # something could not be read: the unit cannot be replayed
+        self.batch = _Batch(store)
+        decoder.before_slow = self.batch.commit  # never hold the write lock through fitparse
 
     def take(self, entry) -> None:
         if isinstance(entry, sources.Refusal):
@@ -231,6 +278,12 @@ class _Importer:
             self._finish(self.window.popleft())
 
     def _finish(self, item: _Item) -> None:
+        self.batch.open()
+        self._outcome(item)
+        self.batch.stored_one()
+        self.progress(1)
+
+    def _outcome(self, item: _Item) -> None:
         if item.outcome:
             self.report.add(item.outcome, item.label, **item.details)
             if item.outcome == "skipped":  # refused unread: remembered as such
@@ -240,7 +293,6 @@ class _Importer:
         else:
             self._store(item)
             self.remembered.append({"label": item.label, "sha256": item.sha})
-        self.progress(1)
 
     def _store(self, item: _Item) -> None:
         known = self.store.file_by_hash(item.sha)  # also catches a twin earlier in this import
@@ -264,17 +316,20 @@ class _Importer:
         # imported with nothing to count, and known by its bytes from then on.
         rows = session_rows(decoded, label)
         notes = {"notes": list(decoded.notes)} if decoded.notes else {}
-        repeats = _already_stored(self.store, decoded, rows, label)
+        # The batch holds the write lock: what is judged now is what the write will meet.
+        verdicts = _judged(self.store, decoded, rows, label)
+        repeats = [verdict[1] if verdict[0] == "duplicate" else None for verdict in verdicts]
         if decoded.sessions and all(repeats):  # every session is stored already
             earliest = min(range(len(repeats)), key=lambda i: decoded.sessions[i].start_time)
             original = repeats[earliest]
             self.store.record_file(sha, label, size, "duplicate", original)
             self.report.add("duplicate", label, of=original)
             return
-        rows = [row for row, repeat in zip(rows, repeats) if repeat is None]
-        rows = _attributed(rows, self.attribute, self.choices)
-        # Judged again under the write lock: another import may have stored these a moment ago.
-        done = self.store.record_file(sha, label, size, "imported", sessions=rows, judge=judge(self.store))
+        kept = [(row, verdict) for row, verdict in zip(rows, verdicts) if verdict[0] != "duplicate"]
+        rows = _attributed([row for row, _ in kept], self.attribute, self.choices)
+        verdict_of = {row["session_index"]: verdict for row, verdict in kept}
+        done = self.store.record_file(sha, label, size, "imported", sessions=rows,
+                                      judge=lambda row: verdict_of[row["session_index"]])
         if rows and not done.stored:
             self.report.add("duplicate", label, of=done.copy_of)
             return
@@ -287,18 +342,69 @@ class _Importer:
                         **({"already_stored": skipped} if skipped else {}), **notes)
 
 
-def _replay(store, unit: sources.Unit, report: ImportReport) -> int:
+class _Decoding:
+    """The decoder, imported and started only when a file needs decoding: a re-scan of
+    files already known never loads the FIT decoder."""
+
+    def __init__(self, workers: int | None):
+        self.workers = workers
+        self.decoder = None
+        self.before_slow: Callable[[], None] = lambda: None
+
+    def _started(self):
+        if self.decoder is None:
+            from ..adapters.fit import Decoder
+
+            self.decoder = Decoder(self.workers)
+            self.decoder.before_slow = self.before_slow
+        return self.decoder
+
+    @property
+    def window(self) -> int:
+        return self.decoder.window if self.decoder else 0
+
+    def submit(self, data: bytes, hint=None):
+        return self._started().submit(data, hint)
+
+    def result(self, future, data_again, hint=None):
+        return self._started().result(future, data_again, hint)
+
+    def __enter__(self) -> "_Decoding":
+        return self
+
+    def __exit__(self, *_exc) -> None:
+        if self.decoder is not None:
+            self.decoder.close()
+
+
+class _Remembered:
+    """What is remembered of files on disk: asked per file, or, for a big import (a
+    re-scan of thousands of files), read in one query."""
+
+    AT_ONCE = 64
+
+    def __init__(self, store, units: int):
+        self.store = store
+        self.everything = store.seen_everywhere() if units > self.AT_ONCE else None
+
+    def of(self, path: str) -> list[dict]:
+        if self.everything is not None:
+            return self.everything.get(path, [])
+        return self.store.seen(path)
+
+
+def _replay(remembered: _Remembered, unit: sources.Unit, report: ImportReport) -> int:
     """Outcomes of a file handled before and unchanged since (same size and mtime),
     without reading it. Returns how many files it stood for (0: not replayable)."""
-    rows = store.seen(str(unit.path))
+    rows = remembered.of(str(unit.path))
     if not rows or any((r["size"], r["mtime_ns"]) != (unit.size, unit.mtime_ns) for r in rows):
         return 0
-    known = {r["label"]: store.file_by_hash(r["sha256"]) for r in rows if r["sha256"]}
-    if any(v is None for v in known.values()):
-        return 0
+    if any(r["sha256"] and r["known_outcome"] is None for r in rows):
+        return 0  # its bytes are not known any more (a restore, a damaged file set aside)
     for row in rows:
         if row["sha256"]:
-            _known(report, row["label"], known[row["label"]])
+            known = {"path": row["known_path"], "outcome": row["known_outcome"], "reason": row["known_reason"]}
+            _known(report, row["label"], known)
         else:
             report.add(row["outcome"], row["label"], reason=row["reason"])
     return len(rows)
@@ -331,8 +437,6 @@ def import_paths(store, paths: list[Path], *,
     files, never inside one. Files seen before, unchanged, are not read again.
     With `confine`, nothing outside that folder is read (links are not followed out).
     """
-    from ..adapters.fit import Decoder
-
     from .exports import ExportPlan, read_exports, summarise
 
     report = ImportReport()
@@ -340,31 +444,43 @@ def import_paths(store, paths: list[Path], *,
     plan = ExportPlan() if outside else read_exports(store, config or Config(), paths, report)
     units = sources.find(paths, confine)
     progress = Progress(len(units), on_progress)
-    with Decoder(workers) as decoder:
+    with _Decoding(workers) as decoder:
         importer = _Importer(store, decoder, report, progress, plan.hints)
-        for unit in units:
-            if should_stop and should_stop():
-                report.stopped = True
-                break
-            if isinstance(unit, sources.Refusal):
-                report.add(unit.outcome, unit.label, reason=unit.reason)
-                progress(1)
-                continue
-            replayed = _replay(store, unit, report)
-            if replayed:
-                progress.found(replayed - 1)
-                progress(replayed)
-                continue
-            importer.remembered, importer.unreadable = [], False
-            for entry in sources.entries(unit, progress.found):
-                if should_stop and should_stop():
-                    report.stopped = True
-                    break
-                importer.take(entry)
-            importer.drain()
-            if not (report.stopped or importer.unreadable):
-                store.remember_seen(str(unit.path), unit.size, unit.mtime_ns, importer.remembered)
+        try:
+            _import_units(store, units, importer, report, progress, should_stop)
+        except BaseException as exc:
+            importer.batch.abort(exc)
+            raise
+        importer.batch.commit()
     if plan.changed:  # pairs or gear choices arrived: runs stored before may change pair
         reattribute(store)
     summarise(store, plan, report)
     return report
+
+
+def _import_units(store, units, importer: _Importer, report: ImportReport, progress: Progress,
+                  should_stop: Callable[[], bool] | None) -> None:
+    remembered = _Remembered(store, len(units))
+    for unit in units:
+        if should_stop and should_stop():
+            report.stopped = True
+            break
+        if isinstance(unit, sources.Refusal):
+            report.add(unit.outcome, unit.label, reason=unit.reason)
+            progress(1)
+            continue
+        replayed = _replay(remembered, unit, report)
+        if replayed:
+            progress.found(replayed - 1)
+            progress(replayed)
+            continue
+        importer.remembered, importer.unreadable = [], False
+        for entry in sources.entries(unit, progress.found):
+            if should_stop and should_stop():
+                report.stopped = True
+                break
+            importer.take(entry)
+        importer.drain()
+        if not (report.stopped or importer.unreadable):
+            importer.batch.open()
+            store.remember_seen(str(unit.path), unit.size, unit.mtime_ns, importer.remembered)

@@ -1,25 +1,77 @@
 """The inbox folder: which files are complete, importing them, tidying up.
 
-A file being copied in fires events before it is complete, so a file is
-only imported once its size and modification time have held still for
-SETTLE_S. The tracker is fed from any thread (the watcher's); everything
-that reads files or the database runs in the caller's worker.
+A file being copied in fires events before it is complete. Two ways tell that
+one is:
+
+- **At once, when the writer is done** (on Linux, inotify): the watcher reports
+  a file closed after writing, or moved (renamed) into the inbox. Such a file is
+  taken in the next round, without waiting, once `whole` agrees: its bytes say
+  they are all there (a FIT file's chain of headers ends exactly at its end, a
+  GPX or TCX file ends with its closing root tag, a .gz file's last member ends
+  with its checksum, a zip has its central directory), no process still has it
+  open for writing (a read lease, which Linux refuses while anyone does), and
+  neither its size nor its modification time changed while this was checked.
+  A write after the close cancels it (the next close vouches again). A file
+  that fails this check waits the second way. So a file written in several
+  opens (a copy tool that closes and reopens it) is taken only after the close
+  that completes it, and a close by another process while the writer still has
+  the file open (a `touch`) takes nothing.
+- **Held still** (the fallback): its size and modification time have not
+  changed for `settle_s` (SETTLE_S). This covers sources that report no close:
+  polling observers, network and FUSE mounts, the periodic rescan, and the
+  files already there at start. Where it can be told, a file that a process
+  still has open for writing and whose bytes are not complete is not taken
+  then either (a download that stalls): its window starts again.
+
+The tracker is fed from any thread (the watcher's); everything that reads
+files or the database runs in the caller's worker.
 """
 
 from __future__ import annotations
 
+import errno
+import io
+import itertools
 import os
+import re
 import shutil
+import signal
 import stat
+import struct
 import threading
+import zipfile
+import zlib
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
 from ..adapters import sources
 from .importing import ImportReport, import_paths
 
+try:
+    import fcntl
+except ImportError:  # not a Unix: no leases; the bytes and the stat alone decide
+    fcntl = None
+
 SETTLE_S = 1.5
 KEPT_FOLDERS = ("imported", "failed")  # where after_import = "move" puts files
+
+# What the watcher saw happen to a path (see notice).
+SEEN = "seen"  # created, attributes changed, found by a scan: it may be new or changed
+WRITTEN = "written"  # bytes were written to it: a close before this one no longer vouches for it
+CLOSED = "closed"  # closed after writing, or moved into the inbox: it may be complete now
+FOLDER = "folder"  # a folder moved into the inbox: its files arrived complete
+GONE = "gone"  # deleted, or moved away
+KINDS = (SEEN, WRITTEN, CLOSED, FOLDER, GONE)
+
+
+@dataclass
+class _Pending:
+    size: int = -1
+    mtime: float = -1.0
+    since: float = 0.0  # when size and mtime were last seen to change (monotonic)
+    closed: int = 0  # the number of the close (or move in) that vouches for it; 0: none
+    last: int = 0  # the number of the last event about it
 
 
 class Inbox:
@@ -29,22 +81,38 @@ class Inbox:
         self.folder = folder
         self.settle_s = settle_s
         self._lock = threading.Lock()
-        self._pending: dict[Path, tuple[int, float, float]] = {}  # path -> (size, mtime, steady since)
+        self._events = itertools.count(1)
+        self._pending: dict[Path, _Pending] = {}
+        self._taken: dict[Path, int] = {}  # path -> its last event when ready() returned it
         self._done: dict[Path, tuple[int, float]] = {}  # path -> (size, mtime) when imported
 
-    def _ours(self, path: Path) -> bool:
+    def _ours(self, path: Path, kind: str = SEEN) -> bool:
         try:
             relative = path.relative_to(self.folder)
         except ValueError:
             return False
-        return bool(relative.parts) and relative.parts[0] not in KEPT_FOLDERS and sources.kind_of(path.name) is not None
+        if not relative.parts or relative.parts[0] in KEPT_FOLDERS:
+            return False
+        return kind == FOLDER or sources.kind_of(path.name) is not None
 
-    def notice(self, path: Path) -> bool:
-        """A file may have changed (any thread). Returns whether it is now being watched."""
-        if not self._ours(path):
+    def notice(self, path: Path, kind: str = SEEN) -> bool:
+        """Something happened to a path (any thread); `kind` says what (SEEN, WRITTEN,
+        CLOSED, FOLDER, GONE). Returns whether the path is now being watched."""
+        if not self._ours(path, kind):
             return False
         with self._lock:
-            self._pending.setdefault(path, (-1, -1.0, 0.0))
+            number = next(self._events)
+            if kind == GONE:
+                entry = self._pending.get(path)
+                if entry is not None:
+                    entry.closed, entry.last = 0, number
+                return False
+            entry = self._pending.setdefault(path, _Pending())
+            entry.last = number
+            if kind in (CLOSED, FOLDER):
+                entry.closed = number
+            elif kind == WRITTEN:
+                entry.closed = 0
         return True
 
     def rescan(self) -> int:
@@ -66,14 +134,47 @@ class Inbox:
         return found
 
     def ready(self, now: float) -> list[Path]:
-        """Files whose size and mtime have held still for settle_s (`now` is a monotonic clock).
+        """Files that are complete (`now` is a monotonic clock): vouched for by a close or
+        a move that `whole` confirms, or whose size and mtime have held still for settle_s.
 
         A folder with a FIT file's name (`dir.fit`, or a file that became a folder)
-        is never one: it is walked instead, and its files wait like any others.
+        is never one: it is walked instead, and its files wait like any others (those
+        of a folder moved in whole count as moved in).
         """
-        ready, folders = [], []
+        ready, closed, folders = self._look(None, now)
+        while folders:
+            found = []
+            for folder, moved_in in folders:
+                for root, dirs, files in os.walk(folder):  # links to folders are not followed
+                    for name in files:
+                        path = Path(root) / name
+                        if self.notice(path, CLOSED if moved_in else SEEN):
+                            found.append(path)
+            more_ready, more_closed, folders = self._look(found, now)
+            ready += more_ready
+            closed += more_closed
+        stalled = [path for path in ready if being_written(path)]  # reads: not under the lock
+        if stalled:
+            with self._lock:
+                for path in stalled:
+                    ready.remove(path)
+                    self._taken.pop(path, None)
+                    if path in self._pending:
+                        self._pending[path].since = now  # its window starts again
+        for path, number in closed:
+            if self._vouched(path, number):
+                ready.append(path)
+        return sorted(set(ready))
+
+    def _look(self, paths: list[Path] | None, now: float):
+        """One look at the pending paths (all, or those given): (ready by the stability
+        window, [(path, close number)] to check with `whole`, [(folder, moved in)] to walk)."""
+        ready, closed, folders = [], [], []
         with self._lock:
-            for path, (size, mtime, since) in list(self._pending.items()):
+            for path in list(self._pending) if paths is None else paths:
+                entry = self._pending.get(path)
+                if entry is None:
+                    continue
                 try:
                     st = path.stat()
                 except OSError:
@@ -81,32 +182,205 @@ class Inbox:
                     continue
                 if stat.S_ISDIR(st.st_mode) and not path.is_symlink():
                     del self._pending[path]  # a link to a folder goes on to be refused, or read
-                    folders.append(path)
+                    folders.append((path, bool(entry.closed)))
                     continue
-                if (st.st_size, st.st_mtime) != (size, mtime):
-                    self._pending[path] = (st.st_size, st.st_mtime, now)
-                elif now - since >= self.settle_s:
+                if (st.st_size, st.st_mtime) != (entry.size, entry.mtime):
+                    entry.size, entry.mtime, entry.since = st.st_size, st.st_mtime, now
+                elif now - entry.since >= self.settle_s:
+                    self._taken[path] = entry.last
                     ready.append(path)
-        for folder in folders:
-            for root, dirs, files in os.walk(folder):  # links to folders are not followed
-                for name in files:
-                    self.notice(Path(root) / name)
-        return sorted(ready)
+                    continue
+                if entry.closed:
+                    closed.append((path, entry.closed))
+        return ready, closed, folders
+
+    def _vouched(self, path: Path, number: int) -> bool:
+        """Whether the close (or move) numbered `number` shows `path` complete: `whole`
+        agrees, and nothing happened to the path since (checked under the lock after)."""
+        checked = whole(path)  # reads the file: not under the lock
+        with self._lock:
+            entry = self._pending.get(path)
+            if entry is None or entry.closed != number:
+                return False  # written or closed again meanwhile: the next round looks again
+            if checked is None:
+                entry.closed = 0  # not provably whole: it waits until it holds still, or the next close
+                return False
+            entry.size, entry.mtime = checked
+            self._taken[path] = entry.last
+            return True
 
     def done(self, path: Path) -> None:
+        """A file ready() returned was imported. If anything happened to it since,
+        it stays pending (its stability window starts again)."""
         with self._lock:
-            size, mtime, _ = self._pending.pop(path, (-1, -1.0, 0.0))
-        if size >= 0:
-            self._done[path] = (size, mtime)
+            taken = self._taken.pop(path, None)
+            entry = self._pending.get(path)
+            if entry is None:
+                return
+            if entry.size >= 0:
+                self._done[path] = (entry.size, entry.mtime)
+            if taken is not None and entry.last != taken:
+                entry.size, entry.mtime = -1, -1.0
+            else:
+                del self._pending[path]
 
     def forget(self, path: Path) -> None:
         """Stop watching a file without calling it done (a rescan will find it again)."""
         with self._lock:
             self._pending.pop(path, None)
+            self._taken.pop(path, None)
 
     def has_pending(self) -> bool:
         with self._lock:
             return bool(self._pending)
+
+
+# -- is a closed file whole? ---------------------------------------------------------------
+
+def _open_regular(path: Path) -> int | None:
+    """A descriptor for reading a regular file (never through a link, never blocking), or None."""
+    try:
+        if not stat.S_ISREG(os.lstat(path).st_mode):
+            return None
+        return os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError:
+        return None
+
+
+def whole(path: Path) -> tuple[int, float] | None:
+    """(size, mtime) of a regular file that is complete right now, else None.
+
+    Complete: its bytes say they are all there (`bytes_complete`), no process has
+    it open for writing (when that can be told), and its size, modification and
+    change times are the same after the check as before. A link, a pipe, a folder
+    or an empty file is never vouched for here (they wait, or are refused, as before).
+    """
+    fd = _open_regular(path)
+    if fd is None:
+        return None
+    try:
+        before = os.fstat(fd)
+        if not stat.S_ISREG(before.st_mode) or before.st_size == 0:
+            return None
+        if not bytes_complete(fd, before.st_size) or open_for_writing(fd):
+            return None
+        after = os.fstat(fd)
+        now = os.lstat(path)  # the path still names this file
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+    same = (after.st_size, after.st_mtime_ns, after.st_ctime_ns) == (before.st_size, before.st_mtime_ns,
+                                                                     before.st_ctime_ns)
+    return (after.st_size, after.st_mtime) if same and now.st_ino == after.st_ino else None
+
+
+def being_written(path: Path) -> bool:
+    """Whether a process has the file open for writing while its bytes are not complete:
+    a writer that paused (a stalled download), not a file that is done."""
+    fd = _open_regular(path)
+    if fd is None:
+        return False
+    try:
+        return open_for_writing(fd) is True and not bytes_complete(fd, os.fstat(fd).st_size)
+    except OSError:
+        return False
+    finally:
+        os.close(fd)
+
+
+def open_for_writing(fd: int) -> bool | None:
+    """Whether any process has this file open for writing; None when it cannot be told.
+
+    Linux grants a read lease only while nobody has the file open for writing (it
+    answers EAGAIN otherwise); the lease is released at once. A process that opens
+    the file for writing in the microseconds it is held just breaks it: the kernel
+    then sends SIGURG (set with F_SETSIG, ignored by default) rather than SIGIO,
+    which would end the process. Other systems, network and FUSE file systems, and
+    a file of another user (without CAP_LEASE) cannot tell: None.
+    """
+    if not hasattr(fcntl, "F_SETLEASE") or not hasattr(fcntl, "F_SETSIG"):
+        return None
+    try:
+        fcntl.fcntl(fd, fcntl.F_SETSIG, signal.SIGURG)
+        fcntl.fcntl(fd, fcntl.F_SETLEASE, fcntl.F_RDLCK)
+    except OSError as exc:
+        return True if exc.errno == errno.EAGAIN else None
+    try:
+        fcntl.fcntl(fd, fcntl.F_SETLEASE, fcntl.F_UNLCK)
+    except OSError:
+        pass  # closing the file releases it anyway
+    return False
+
+
+_FIT_HEADER = struct.Struct("<BBHI4s")  # header size, protocol, profile, data size, ".FIT"
+_XML_END = re.compile(rb"</(?:[\w.-]+:)?(?:gpx|TrainingCenterDatabase)\s*>\s*\Z")
+
+
+def bytes_complete(fd: int, size: int) -> bool:
+    """Whether a file's bytes say they are all there, by what they are (not by name):
+
+    - FIT: its headers' data sizes chain (`cat a.fit b.fit` too) to exactly its end;
+    - GPX, TCX: it ends with the closing tag of its root element;
+    - gzip: each member ends with its trailer, whose CRC zlib checks (zeros may follow);
+    - zip: its central directory can be read (written last).
+
+    Anything else, or a file that does not pass, is not vouched for: it waits until
+    it holds still, and the import judges it then.
+    """
+    head = os.pread(fd, 64, 0)
+    if head.startswith(b"PK"):
+        return _zip_complete(fd)
+    if head.startswith(b"\x1f\x8b"):
+        return _gzip_complete(fd, size)
+    if len(head) >= 12 and head[8:12] == b".FIT":
+        return _fit_complete(fd, size)
+    if head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<"):
+        return bool(_XML_END.search(os.pread(fd, 512, max(0, size - 512))))
+    return False
+
+
+def _fit_complete(fd: int, size: int) -> bool:
+    pos = 0
+    while pos < size:
+        header = os.pread(fd, _FIT_HEADER.size, pos)
+        if len(header) < _FIT_HEADER.size:
+            return False
+        header_size, _, _, data_size, signature = _FIT_HEADER.unpack(header)
+        if signature != b".FIT" or header_size < _FIT_HEADER.size:
+            return False
+        pos += header_size + data_size + 2  # the header, the messages, the CRC
+    return pos == size
+
+
+def _gzip_complete(fd: int, size: int) -> bool:
+    if size > sources.MAX_FIT_BYTES:
+        return False  # the import refuses it anyway: let it hold still first
+    data = os.pread(fd, size, 0)
+    while True:
+        member = zlib.decompressobj(wbits=31)
+        unpacked, rest = 0, data
+        try:
+            while not member.eof:
+                if not rest:
+                    return False  # the member goes on past the end: still being written
+                unpacked += len(member.decompress(rest, sources.CHUNK))
+                if unpacked > sources.MAX_FIT_BYTES:
+                    return False
+                rest = member.unconsumed_tail
+        except zlib.error:
+            return False
+        data = member.unused_data
+        if not data.strip(b"\0"):
+            return True
+
+
+def _zip_complete(fd: int) -> bool:
+    try:
+        with zipfile.ZipFile(io.FileIO(fd, closefd=False)):  # reads its end and central directory only
+            return True
+    except sources.ZIP_ERRORS:
+        return False
 
 
 def _free_name(folder: Path, relative: Path) -> Path:

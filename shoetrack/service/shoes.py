@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, replace
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta
 
 from ..core import wear
 from ..core.attribution import (
@@ -52,18 +52,16 @@ def attributor(store) -> Attributor:
     return Attributor(pair_from_row(row) for row in store.shoes())
 
 
-def _utc(text: str) -> datetime:
-    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
-
-
 def export_choices(store) -> Choices:
     """What exports said about each activity's pair, ready to be looked up by run."""
-    return Choices(ExportChoice(_utc(row["start_time"]), row["sport"], row["shoe_id"], row["source"])
+    return Choices(ExportChoice(datetime.fromisoformat(row["start_time"]), row["sport"], row["shoe_id"], row["source"])
                    for row in store.gear_choices())
 
 
 def choice_for(choices: Choices, row: dict) -> ExportChoice | None:
-    return choices.for_run(_utc(row["start_time"]), row["sport"])
+    if not choices.starts:  # no export was ever imported: the usual case
+        return None
+    return choices.for_run(datetime.fromisoformat(row["start_time"]), row["sport"])
 
 
 def attribution_columns(result: Attribution) -> dict:
