@@ -112,6 +112,8 @@ SCHEMA: dict[str, Option] = {
     "notify.retry_minutes": Option(_positive_number, 5.0),
     "backup.keep": Option(_positive_int, 7),
     "backup.min_free_mb": Option(_optional(_positive_number), 100.0),
+    "report.enabled": Option(_boolean, True),
+    "report.path": Option(_path, None),
 }
 
 
@@ -226,6 +228,11 @@ def default_database_path(env: Mapping[str, str] = os.environ) -> Path:
     return Path(base) / "shoetrack" / "shoetrack.db"
 
 
+def default_report_path(env: Mapping[str, str] = os.environ) -> Path:
+    base = env.get("XDG_DATA_HOME") or os.path.join(os.path.expanduser("~"), ".local", "share")
+    return Path(base) / "shoetrack" / "report.html"
+
+
 def read_config(path: Path, *, required: bool) -> tuple[Config, list[str]]:
     """Read and check the config file at `path`: the valid values and every problem.
 
@@ -265,5 +272,10 @@ def folder_problems(config: Config) -> list[str]:
     if db is not None and not db.parent.is_dir():
         problems.append(
             f"database.path: folder does not exist: {db.parent} (create it or fix the path)"
+        )
+    report = config.path("report.path")
+    if report is not None and not report.parent.is_dir():
+        problems.append(
+            f"report.path: folder does not exist: {report.parent} (create it or fix the path)"
         )
     return problems

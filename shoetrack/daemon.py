@@ -343,12 +343,32 @@ class Daemon:
         for alert in report["new"]:
             log.info("alert %s%s: %s", alert["kind"], f" ({alert['subject']})" if alert["subject"] else "",
                      alert["message"])
-        self._deliver(store)
+        self._deliver(store)  # first: the page takes longer than a notification
+        self._write_report(store, today)
+
+    def _write_report(self, store, today: date) -> None:
+        """The report page again, after each import and evaluation (report.enabled)."""
+        from .service.report import refresh_report
+
+        try:
+            written = refresh_report(store, self.config, today)
+        except ShoetrackError as exc:
+            log.warning("report page not written: %s", exc)
+            return
+        if written is not None:
+            log.debug("report page written: %s", written)
+
+    def _report_path(self) -> str | None:
+        from .service.report import report_path
+
+        if not self.config.get("report.enabled"):
+            return None
+        return str(report_path(self.config, database=self.database))
 
     def _deliver(self, store) -> None:
         from .service.notifying import deliver_due
 
-        result = deliver_due(store, self.config, self.notifier, datetime.now())
+        result = deliver_due(store, self.config, self.notifier, datetime.now(), report=self._report_path())
         for alert in result.delivered:
             log.info("notified: %s", alert["message"])
         if result.error:

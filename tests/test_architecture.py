@@ -17,7 +17,7 @@ IMPURE_NAMES = {"today", "now", "utcnow", "monotonic", "perf_counter", "open",
                 "getenv", "environ", "print", "logging", "getLogger"}
 ONE_ADAPTER = {"fitparse": "adapters/fit.py", "sqlite_utils": "adapters/store.py",
                "plyer": "adapters/notify.py", "dbus": "adapters/notify.py", "jeepney": "adapters/notify.py", "apscheduler": "adapters/schedule.py",
-               "watchdog": "adapters/watch.py", "gpxpy": "adapters/gpxtcx.py", "defusedxml": "adapters/gpxtcx.py"}
+               "watchdog": "adapters/watch.py", "gpxpy": "adapters/gpxtcx.py", "defusedxml": "adapters/gpxtcx.py", "pygal": "adapters/charts.py"}
 LAYER = {"core": 0, "adapters": 1, "service": 2, "cli": 3, "daemon": 3}
 # The daemon edge may wire adapters (watcher, scheduler) to the service; the
 # service and the core never import an edge.

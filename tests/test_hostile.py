@@ -300,11 +300,12 @@ def test_the_daemon_reads_and_writes_nowhere_but_its_inbox_and_data_folder(tmp_p
     after = {name: tree(folder) for name, folder in (("home", home), ("tmp", temp), ("settings", settings),
                                                      ("outside", outside))}
     assert after == before
-    # Besides the database: its daily backup (taken at start) and the lock the daemon holds.
+    # Besides the database: its daily backup (taken at start), the lock the daemon holds and
+    # the report page it writes after each import.
     backups = {path for path in tree(daemon.db.parent) if re.fullmatch(r"backups/shoetrack-\d{8}T\d{6}Z\.db", path)}
     assert len(backups) == 1
     assert tree(daemon.db.parent) - backups <= {"st.db", "st.db-wal", "st.db-shm", "tmp", "backups",
-                                                "st.db.daemon.lock"}
+                                                "st.db.daemon.lock", "report.html"}
     assert not list((daemon.db.parent / "tmp").iterdir())
 
 

@@ -22,7 +22,7 @@ import pytest
 
 from shoetrack.adapters.store import MIGRATIONS, SCHEMA_VERSION, Store
 from shoetrack.errors import StorageError
-from shoetrack.service.importing import import_paths
+from shoetrack.service.importing import _Batch, import_paths
 from tests import fitgen
 from tests.desktop import DaemonProcess
 from tests.fitgen import Session
@@ -104,26 +104,41 @@ def test_kill_9_at_random_moments_loses_and_doubles_nothing(tmp_path):
     config.write_text("[notify]\nenabled = false\n[alerts]\nstreak_days = 5\n")
 
     # The kill moments follow how long an import takes on this machine, fast or slow:
-    # its start (one file into a new database), then each file of the whole set.
-    startup = timed(tmp_path / "scratch.db", "import", str(folder / "0000.fit"), config=config)
+    # its start (an import with nothing to do, into a database already there), then each
+    # file of the whole set.
     reference = tmp_path / "reference.db"
     prepare(reference, config)
+    (tmp_path / "nothing").mkdir()
+    startup = timed(reference, "import", str(tmp_path / "nothing"), config=config)
     per_file = max(timed(reference, "import", str(folder), config=config) - startup, 0.0) / FILES
     check_s = {day: timed(reference, "check", "--as-of", day, "--no-notify", config=config) for day in CHECK_DAYS}
 
     db = tmp_path / "killed.db"
     prepare(db, config)
     rng = random.Random(20261126)
+    kills = 0
     for kill in range(KILLS):
-        # Anywhere from late in the start (opening the database, walking the folder) to a
-        # share of the files still to store, small enough that the import is never done.
-        share = (FILES - stored_files(db)) / (KILLS - kill + 2)
+        # One kill in four falls in the start (opening the database, walking the folder);
+        # the others inside a batch of files being stored: once this import has stored
+        # a batch (seen by polling the database), somewhere within the time of the next.
+        # The import is never left to finish: kills stop while two batches are left.
+        before = stored_files(db)
+        if FILES - before < 2 * _Batch.MOST_FILES:
+            break
         process = cli(db, "import", str(folder), config=config)
-        time.sleep(rng.uniform(startup / 2, startup + share * per_file))
+        if kill % 4 == 0:
+            time.sleep(rng.uniform(startup / 2, startup))
+        else:
+            deadline = time.monotonic() + 60
+            while process.poll() is None and stored_files(db) == before and time.monotonic() < deadline:
+                time.sleep(0.001)
+            time.sleep(rng.uniform(0, _Batch.MOST_FILES * per_file))
         assert process.poll() is None, (f"the import finished before kill {kill + 1} (start {startup:.2f} s, "
                                         f"{per_file * 1000:.2f} ms a file)")
         process.send_signal(signal.SIGKILL)
         process.wait()
+        kills += 1
+    assert kills >= KILLS // 2
     assert 0 < stored_files(db) < FILES  # the kills fell while it was storing files
     run(db, "import", str(folder), config=config)
     for day in CHECK_DAYS:  # checks can be killed too; the next one redoes the day

@@ -7,6 +7,7 @@ from datetime import date
 
 import click
 
+from ..core.advice import cause_title, retire_first_line, wear_next_line
 from .base import cli, context, emit_json
 from .render import format_distance, one_line, plural
 from .shoes import print_pairs
@@ -30,11 +31,12 @@ def _print_alerts(alerts: list[dict], heading: str) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the status as JSON.")
 def status_command(as_of, as_json) -> None:
     """Wear of every pair in service, which to retire first and wear next, and active alerts."""
-    from ..service.health import status
+    from ..core.series import sparkline
+    from ..service.report import status_report
 
     ctx = context()
     as_of = as_of or date.today()
-    report = status(ctx.store, ctx.config, as_of)
+    report = status_report(ctx.store, ctx.config, as_of)
     if as_json:
         emit_json(report)
         return
@@ -44,14 +46,16 @@ def status_command(as_of, as_json) -> None:
     else:
         click.echo(f"No pairs in service on {as_of}. Add one with: shoetrack shoes add NAME --default-for running")
     if report["retire_first"]:
-        click.echo("Retire first: " + ", ".join(report["retire_first"]))
+        click.echo(retire_first_line(report["retire_first"]))
     if report["next_pair"]:
-        click.echo("Wear next (rotating pairs spreads the load): "
-                   + "; ".join(f"{kind}: {name}" for kind, name in report["next_pair"].items()))
+        click.echo(wear_next_line(report["next_pair"]))
     load, units = report["load"], ctx.config.units
     click.echo(f"Training: {plural(load['streak_days'], 'day')} running in a row, {load['rest_days_7']} without "
                f"running in the last 7, {format_distance(load['week_km'], units)} this week "
                f"({format_distance(load['last_week_km'], units)} the week before)")
+    weeks = report["weekly_km"]
+    click.echo(f"Last {len(weeks)} weeks: {sparkline(weeks)} (7 days each, the last ending {report['as_of']}; "
+               f"most {format_distance(max(weeks, default=0), units)})")
     _print_alerts(report["alerts"], "Alerts:")
 
 
@@ -148,14 +152,6 @@ def snooze_command(kind, subject, days) -> None:
     click.echo(f"{kind}{' for ' + subject if subject else ''} is silent until {until}")
 
 
-CAUSE_TITLES = {
-    "worn_shoes": "Worn-out or unsupportive shoes",
-    "tight_foot_muscles": "Tight muscles in the feet",
-    "ankle_mobility": "Too little ankle mobility",
-    "old_injury": "An old injury that has not fully healed",
-    "overtraining": "Too much running without rest",
-    "persistent_pain": "Pain that persists despite changes",
-}
 
 
 @cli.command("why")
@@ -174,7 +170,7 @@ def why_command(as_of, as_json) -> None:
     click.echo(f"Why might your ankles hurt? ({report['as_of']})")
     for rank, cause in enumerate(report["causes"], start=1):
         subject = f": {cause['subject']}" if cause["subject"] else ""
-        click.echo(f"{rank}. {CAUSE_TITLES.get(cause['cause'], cause['cause'])}{subject} (score {cause['score']})")
+        click.echo(f"{rank}. {cause_title(cause['cause'])}{subject} (score {cause['score']})")
         for item in cause["evidence"]:
             click.echo(f"   - {item}")
         if rank <= 3:

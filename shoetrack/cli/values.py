@@ -132,20 +132,23 @@ class Minutes(click.ParamType):
 MINUTES = Minutes()
 
 
-class Days(click.ParamType):
-    """A whole number of days, 1 to SNOOZE_DAYS_MAX."""
+class Count(click.ParamType):
+    """A whole number from 1 to `most` (days of a snooze, weeks of a chart)."""
 
-    name = "DAYS"
+    def __init__(self, name: str, option: str, most: int):
+        self.name, self.option, self.most = name, option, most
 
     def convert(self, value, param, ctx):
         text = str(value).strip()
-        days = _whole_number(text) if re.fullmatch(r"\+?\d+", text) else None
-        if days is None or not 1 <= days <= SNOOZE_DAYS_MAX:
-            self.fail(f"--days must be a whole number from 1 to {SNOOZE_DAYS_MAX}, not {_shown(value)}", param, ctx)
-        return days
+        count = _whole_number(text) if re.fullmatch(r"\+?\d+", text) else None
+        if count is None or not 1 <= count <= self.most:
+            self.fail(f"{self.option} must be a whole number from 1 to {self.most}, not {_shown(value)}", param, ctx)
+        return count
 
 
-DAYS = Days()
+DAYS = Count("DAYS", "--days", SNOOZE_DAYS_MAX)
+WEEKS_MAX = 260  # five years of weekly bars
+WEEKS = Count("N", "--weeks", WEEKS_MAX)
 
 
 class PainLevel(click.ParamType):

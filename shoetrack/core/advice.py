@@ -142,8 +142,34 @@ def pain_without_cause_advice() -> str:
     return f"Your shoes and training load look fine. {BALL_MASSAGE} {ANKLE_MOBILITY}"
 
 
-def notification_body(advice: str) -> str:
-    """One or two sentences of advice and the next step."""
+def notification_body(advice: str, report: str | None = None) -> str:
+    """One or two sentences of advice and the next step (and where the report page is)."""
     sentences = advice.split(". ")
     short = ". ".join(sentences[:2]).rstrip(".") + "."
-    return f"{short} More: shoetrack why"
+    where = f", or the report page: {report}" if report else ""
+    return f"{short} More: shoetrack why{where}"
+
+
+# -- how `status` and `why` name things (the CLI and the report page say the same) -----------
+
+CAUSE_TITLES = {
+    "worn_shoes": "Worn-out or unsupportive shoes",
+    "tight_foot_muscles": "Tight muscles in the feet",
+    "ankle_mobility": "Too little ankle mobility",
+    "old_injury": "An old injury that has not fully healed",
+    "overtraining": "Too much running without rest",
+    "persistent_pain": "Pain that persists despite changes",
+}
+
+
+def cause_title(cause: str) -> str:
+    return CAUSE_TITLES.get(cause, cause)
+
+
+def retire_first_line(names: list[str]) -> str:
+    return "Retire first: " + ", ".join(names)
+
+
+def wear_next_line(next_pair: dict[str, str]) -> str:
+    return ("Wear next (rotating pairs spreads the load): "
+            + "; ".join(f"{kind}: {name}" for kind, name in next_pair.items()))

@@ -22,13 +22,14 @@ class Delivery:
     error: str | None = None  # why the last attempt failed
 
 
-def notification_text(alert: dict) -> tuple[str, str]:
-    """(title, body) of an alert's notification."""
-    return alert["message"], advice.notification_body(alert["advice"])
+def notification_text(alert: dict, report: str | None = None) -> tuple[str, str]:
+    """(title, body) of an alert's notification; the body names the report page, if any."""
+    return alert["message"], advice.notification_body(alert["advice"], report)
 
 
-def deliver_due(store, config, notifier, now: datetime) -> Delivery:
-    """Try to deliver every due alert, unless notifications are off or it is quiet time."""
+def deliver_due(store, config, notifier, now: datetime, *, report: str | None = None) -> Delivery:
+    """Try to deliver every due alert, unless notifications are off or it is quiet time.
+    `report`: where the report page is, for the body to name."""
     result = Delivery()
     if not config.get("notify.enabled"):
         return result
@@ -41,7 +42,7 @@ def deliver_due(store, config, notifier, now: datetime) -> Delivery:
     for position, (announcement, alert) in enumerate(due):
         if not store.claim_delivery(announcement["id"]):
             continue  # another process is sending it, or just did
-        title, body = notification_text(alert)
+        title, body = notification_text(alert, report)
         try:
             notifier.send(title, body)
         except NotifyError as exc:
