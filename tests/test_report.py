@@ -674,3 +674,15 @@ def test_the_browser_checks_catch_a_request_and_a_console_error(browser, tmp_pat
     browser.load(bad.as_uri())
     assert "https://cdn.example.com/x.png" in browser.requests()
     assert any("boom" in e for e in browser.errors())
+
+
+@pytest.mark.parametrize("first, last", [(date(2026, 11, 1), date(2026, 11, 27)), (date(2025, 1, 1), date(2026, 11, 27)),
+                                         (date(2006, 4, 8), date(2027, 5, 1)), (date(1990, 1, 1), date(2100, 12, 31))])
+def test_a_long_history_gets_few_readable_date_labels(first, last):
+    """Twenty years of runs once got a label every January, overlapping; the longest
+    history the edge allows (1990 to 2100) once had no step at all."""
+    from shoetrack.adapters.charts import _date_ticks
+
+    ticks = _date_ticks(first, last)
+    assert 1 <= len(ticks) <= 9 and ticks == sorted(ticks)
+    assert all(first <= tick <= last for tick in ticks) or ticks == [first]

@@ -113,10 +113,10 @@ def _add_class(element, name: str) -> None:
 def _date_ticks(first: date, last: date, most: int = 9) -> list[date]:
     """First days of months (every month, quarter, half or year) between two days."""
     months = (last.year - first.year) * 12 + last.month - first.month + 1
-    step = next(s for s in (1, 2, 3, 6, 12, 24, 60, 120) if months / s <= most)
+    step = next((s for s in (1, 2, 3, 6, 12, 24, 60, 120) if months / s <= most), 240)
     ticks, year, month = [], first.year, first.month
     while date(year, month, 1) <= last:
-        if (month - 1) % step == 0 and date(year, month, 1) >= first:
+        if (year * 12 + month - 1) % step == 0 and date(year, month, 1) >= first:
             ticks.append(date(year, month, 1))
         month += 1
         if month > 12:
