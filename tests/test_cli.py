@@ -14,11 +14,14 @@ import click
 import pytest
 
 from shoetrack.cli import cli
+from shoetrack.cli.base import Group
 from tests import fitgen
 from tests.helpers import nobody_can_run_python, write
 
 
 def _commands(group: click.Group, prefix=()):
+    if isinstance(group, Group):
+        group.load_all()  # commands load when run: register every one
     for name, command in group.commands.items():
         yield prefix + (name,), command
         if isinstance(command, click.Group):
@@ -126,3 +129,15 @@ def test_an_unreadable_file_fails_with_a_reason():
         ]
     finally:
         shutil.rmtree(folder)
+
+
+def test_each_command_loads_its_own_module_only_when_run():
+    """`cli.lazy` names the module that defines each command: all of them, rightly."""
+    cli.load_all()
+    assert {name: command.callback.__module__ for name, command in cli.commands.items()} == \
+        {name: f"shoetrack.cli.{module}" for name, module in cli.lazy.items()}
+    script = ("import sys\nfrom shoetrack.cli import cli\n"
+              "try:\n    cli.main(['--version'])\nexcept SystemExit:\n    pass\n"
+              "print(sorted(m for m in sys.modules if m.startswith('shoetrack.cli.')))")
+    loaded = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout
+    assert "shoetrack.cli.health" not in loaded and "shoetrack.cli.report_cmd" not in loaded

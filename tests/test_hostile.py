@@ -24,6 +24,7 @@ from click.testing import CliRunner
 
 from shoetrack.adapters import sources
 from shoetrack.cli import cli
+from shoetrack.cli.base import Group
 from tests import fitgen
 from tests.desktop import DaemonProcess, wait_until
 from tests.helpers import write
@@ -310,6 +311,8 @@ def test_the_daemon_reads_and_writes_nowhere_but_its_inbox_and_data_folder(tmp_p
 
 
 def commands(group: click.Group, prefix: tuple = ()):
+    if isinstance(group, Group):
+        group.load_all()  # commands load when run: register every one
     for name, command in sorted(group.commands.items()):
         yield prefix + (name,), command
         if isinstance(command, click.Group):

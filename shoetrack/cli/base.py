@@ -5,6 +5,7 @@ The option types commands share (days, distances, names...) live in values.py.
 
 from __future__ import annotations
 
+import importlib
 import json
 import sqlite3
 import sys
@@ -27,7 +28,26 @@ class Failure(click.ClickException):
 
 
 class Group(click.Group):
-    """The error boundary: every error leaves as one line on stderr and an exit code."""
+    """The error boundary: every error leaves as one line on stderr and an exit code.
+
+    The top group loads a command's module when the command is run (`lazy`: command
+    name -> module of shoetrack.cli), so `shoetrack import` does not load `status`."""
+
+    lazy: dict[str, str] = {}
+
+    def get_command(self, ctx, name):
+        if name not in self.commands and name in self.lazy:
+            importlib.import_module(f"shoetrack.cli.{self.lazy[name]}")
+        return super().get_command(ctx, name)
+
+    def list_commands(self, ctx):
+        self.load_all()
+        return super().list_commands(ctx)
+
+    def load_all(self) -> None:
+        """Every command registered (help, and tests that go through them all)."""
+        for module in sorted(set(self.lazy.values())):
+            importlib.import_module(f"shoetrack.cli.{module}")
 
     def invoke(self, ctx: click.Context):
         try:
@@ -104,6 +124,16 @@ def cli(ctx: click.Context, config_path: str | None, db_path: str | None) -> Non
     Store.on_long_wait = say_waiting
     ctx.obj = Context(config_path=config_path, db_path=db_path)
     ctx.call_on_close(ctx.obj.close)
+
+
+# The module of shoetrack.cli that defines each command (tests/test_cli.py checks it).
+cli.lazy = {
+    "assign": "shoes", "backup": "data_cmd", "check": "health", "config": "config_cmd",
+    "daemon": "daemon_cmd", "doctor": "doctor_cmd", "export": "data_cmd", "import": "history",
+    "install-service": "daemon_cmd", "log": "history", "notify": "daemon_cmd", "pain": "health",
+    "report": "report_cmd", "restore": "data_cmd", "runs": "history", "shoes": "shoes",
+    "snooze": "health", "status": "health", "why": "health",
+}
 
 
 def main() -> None:
