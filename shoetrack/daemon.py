@@ -355,6 +355,9 @@ class Daemon:
         except ShoetrackError as exc:
             log.warning("report page not written: %s", exc)
             return
+        except Exception:  # the page is a view: a fault in drawing it never stops imports or alerts
+            log.exception("report page not written (a fault in shoetrack: please report it)")
+            return
         if written is not None:
             log.debug("report page written: %s", written)
 
