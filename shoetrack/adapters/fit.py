@@ -19,10 +19,7 @@ type counts as its first element.
 from __future__ import annotations
 
 import io
-import multiprocessing
 import os
-from concurrent.futures import Future, ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from datetime import datetime, timedelta, timezone
 from typing import Callable
 
@@ -538,6 +535,8 @@ def _by_reference_bounded(data: bytes) -> DecodedFile:
     """fitparse for a big odd file, in a child process with a time and memory bound,
     so no file can hold up an import for long or exhaust the machine."""
     limit = REFERENCE_SECONDS + REFERENCE_SECONDS_PER_MB * len(data) / 1e6
+    import multiprocessing
+
     context = multiprocessing.get_context("forkserver")
     receive, send = context.Pipe(duplex=False)
     lifeline = Lifeline(context)
@@ -662,6 +661,19 @@ def decode_outcome(data: bytes, hint=None) -> tuple[str, object]:
     return _outcome(decode, data)
 
 
+class _Done:
+    """The outcome of a file decoded in this process (multiprocessing and its futures
+    are loaded only when workers start: most imports never need them)."""
+
+    __slots__ = ("value",)
+
+    def set_result(self, value) -> None:
+        self.value = value
+
+    def result(self):
+        return self.value
+
+
 class Decoder:
     """Decodes files: by the fast walk in this process, which takes well under a
     millisecond per megabyte; a file the walk cannot vouch for goes to fitparse,
@@ -686,8 +698,9 @@ class Decoder:
         """How many files may be in flight at once."""
         return 4 * self.workers if self.pool else 0
 
-    def submit(self, data: bytes, hint=None) -> Future:
-        done = Future()
+    def submit(self, data: bytes, hint=None):
+        """A future of the outcome (a file decoded here is done at once)."""
+        done = _Done()
         if looks_like_xml(data):
             done.set_result(decode_outcome(data, hint))
             return done
@@ -701,11 +714,16 @@ class Decoder:
             return done
         self.count += 1
         if self.pool is None and self.workers > 1 and self.count > self.INLINE_FIRST:
+            import multiprocessing
+            from concurrent.futures import ProcessPoolExecutor
+
             context = multiprocessing.get_context("forkserver")
             self.lifeline = Lifeline(context)
             self.pool = ProcessPoolExecutor(self.workers, mp_context=context,
                                             initializer=_follow_parent, initargs=(self.lifeline.end,))
         if self.pool is not None:
+            from concurrent.futures.process import BrokenProcessPool
+
             try:
                 return self.pool.submit(_outcome, decode_by_reference, data)
             except (BrokenProcessPool, OSError):
@@ -718,8 +736,12 @@ class Decoder:
         done.set_result(_outcome(decode_by_reference, data))
         return done
 
-    def result(self, future: Future, data_again, hint=None) -> tuple[str, object]:
+    def result(self, future, data_again, hint=None) -> tuple[str, object]:
         """The outcome of a submitted file; if a worker died, decode it here instead."""
+        if isinstance(future, _Done):
+            return future.result()
+        from concurrent.futures.process import BrokenProcessPool
+
         try:
             return future.result()
         except BrokenProcessPool:

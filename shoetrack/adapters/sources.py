@@ -25,7 +25,6 @@ import io
 import os
 import stat
 import struct
-import tempfile
 import zipfile
 import zlib
 from dataclasses import dataclass
@@ -370,6 +369,8 @@ def _nested_zip(archive: zipfile.ZipFile, source, member: zipfile.ZipInfo, label
         return
     held = size if budget.in_memory + size <= MAX_ARCHIVES_IN_MEMORY else None
     try:
+        import tempfile
+
         holder = io.BytesIO() if held is not None else tempfile.TemporaryFile(prefix="shoetrack-")
     except OSError as exc:
         yield Refusal(label, "failed", f"cannot make a temp file for a nested archive ({exc.strerror or exc})")
