@@ -25,6 +25,7 @@ from pathlib import Path
 import pytest
 
 from shoetrack.adapters.fit import Decoder
+from shoetrack.adapters import complete
 from shoetrack.service import inbox as tracker
 from tests import fitgen, trackgen
 from tests.desktop import DaemonProcess, wait_until
@@ -199,7 +200,7 @@ def test_a_close_while_another_writer_has_the_file_open_takes_nothing(tmp_path):
         writer.write(first)
         writer.flush()
         with open(path, "rb") as reader:
-            assert tracker.bytes_complete(reader.fileno(), len(first))  # the bytes alone look complete
+            assert complete.bytes_complete(reader.fileno(), len(first))  # the bytes alone look complete
         open(path, "ab").close()  # another opener closes it: inotify reports a close after writing
         inbox.notice(path, tracker.CLOSED)
         assert inbox.ready(0.0) == []
@@ -255,7 +256,7 @@ def test_links_pipes_and_empty_files_are_never_vouched_for_by_a_close(tmp_path):
     os.mkfifo(pipe)  # opening it to read would wait for a writer: it is never opened
     empty = write(inbox.folder / "empty.fit", b"")
     for path in (link, pipe, empty):
-        assert tracker.whole(path) is None
+        assert complete.whole(path) is None
         inbox.notice(path, tracker.CLOSED)
     assert inbox.ready(0.0) == []
     assert inbox.ready(SETTLE) == [empty, link, pipe]  # as before: the import refuses or judges them
