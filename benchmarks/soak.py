@@ -565,9 +565,10 @@ class Soak:
                 return
             time.sleep(1)
 
-    def look_for_orphans(self, instance: int) -> None:
+    def look_for_orphans(self, instance: int, label: str | None = None) -> None:
+        """Note and kill any process a stopped daemon left behind."""
         for pid in processes_with(f"SOAK_TAG={self.tag}", f"SOAK_DAEMON={instance}"):
-            self.orphans.append(f"daemon {instance}: pid {pid} {cmdline(pid)[:200]}")
+            self.orphans.append(f"{label or f'daemon {instance}'}: pid {pid} {cmdline(pid)[:200]}")
             try:
                 os.kill(pid, signal.SIGKILL)
             except OSError:
@@ -701,12 +702,7 @@ class Soak:
             self.daemon.kill()
             self.daemon.wait()
         time.sleep(2)  # its workers follow it within moments
-        for pid in processes_with(f"SOAK_TAG={self.tag}", f"SOAK_DAEMON={self.instance}"):
-            self.orphans.append(f"daemon {self.instance} (stopped): pid {pid} {cmdline(pid)[:200]}")
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except OSError:
-                pass
+        self.look_for_orphans(self.instance, f"daemon {self.instance} (stopped)")
         settle = subprocess.run(self.shoetrack("import", "--json", str(self.inbox)), capture_output=True, text=True,
                                 env=self.env, cwd=self.folder, timeout=CALL_TIMEOUT_S)
         return self.report(time.monotonic() - began, settle)

@@ -147,8 +147,7 @@ class Count(click.ParamType):
 
 
 DAYS = Count("DAYS", "--days", SNOOZE_DAYS_MAX)
-WEEKS_MAX = 260  # five years of weekly bars
-WEEKS = Count("N", "--weeks", WEEKS_MAX)
+WEEKS = Count("N", "--weeks", 260)  # five years of weekly bars
 
 
 class PainLevel(click.ParamType):

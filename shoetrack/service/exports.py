@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from ..adapters import sources
+from .importing import SAME_ACTIVITY_WINDOW, local_day, utc_text
 from .runs import MANUAL
 
 NAME_MOST = 60  # as the edge allows for a name typed in (cli/values.py)
@@ -51,12 +52,6 @@ def _day(value: date | None) -> str | None:
 def _limit(value: float | None, default: float) -> float:
     ok = value is not None and math.isfinite(value) and LIMIT_RANGE_KM[0] <= value <= LIMIT_RANGE_KM[1]
     return value if ok else default
-
-
-def _iso(moment) -> str:
-    from .importing import _iso as iso
-
-    return iso(moment)
 
 
 def _parse(manifest: sources.Manifest):
@@ -115,7 +110,7 @@ def _apply(store, config, export, manifest: sources.Manifest, plan: ExportPlan) 
         if shoe_id not in plan.pairs or new:
             plan.pairs[shoe_id] = {"name": name, "source": export.source, "new": new}
     choices = [
-        {"source": export.source, "activity_id": a.activity_id, "start_time": _iso(a.start_time),
+        {"source": export.source, "activity_id": a.activity_id, "start_time": utc_text(a.start_time),
          "sport": a.sport, "shoe_id": ids[a.shoe]}
         for a in export.activities if a.shoe in ids
     ]
@@ -134,17 +129,15 @@ def _apply(store, config, export, manifest: sources.Manifest, plan: ExportPlan) 
 
 def _store_manual(store, activity) -> bool:
     """A manual entry (no file) as a run logged by hand, unless it is stored already."""
-    from .importing import SAME_ACTIVITY_WINDOW, local_day
-
     if not (0 < activity.distance_m <= 1_000_000):
         return False
     start = activity.start_time
-    near = store.sessions_near(_iso(start - SAME_ACTIVITY_WINDOW), _iso(start + SAME_ACTIVITY_WINDOW), manual=True)
+    near = store.sessions_near(utc_text(start - SAME_ACTIVITY_WINDOW), utc_text(start + SAME_ACTIVITY_WINDOW), manual=True)
     if any(row["sport"] == activity.sport for row in near):
         return False
     seconds = activity.elapsed_s if activity.elapsed_s and 0 < activity.elapsed_s <= 14_400 * 60 else None
     store.add_session({
-        "source": MANUAL, "session_index": 0, "start_time": _iso(start),
+        "source": MANUAL, "session_index": 0, "start_time": utc_text(start),
         "local_date": local_day(start, None), "sport": activity.sport,
         "sub_sport": activity.sub_sport or "generic", "distance_m": activity.distance_m,
         "timer_s": seconds, "elapsed_s": seconds,

@@ -69,7 +69,8 @@ class ImportReport:
         return sum(item["sessions"] for item in self.imported)
 
 
-def _iso(moment: datetime) -> str:
+def utc_text(moment: datetime) -> str:
+    """A moment as sessions store it: ISO 8601 UTC to the second, with Z."""
     return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
@@ -89,7 +90,7 @@ def session_rows(decoded: DecodedFile, source: str) -> list[dict]:
         {
             "source": source,
             "session_index": index,
-            "start_time": _iso(s.start_time),
+            "start_time": utc_text(s.start_time),
             "local_date": local_day(s.start_time, decoded.utc_offset_s),
             "sport": s.sport,
             "sub_sport": s.sub_sport,
@@ -133,9 +134,8 @@ def judge(store) -> Callable[[dict], tuple]:
     """The verdict on a session row against what is stored now."""
     def judge_row(row: dict) -> tuple:
         start = datetime.fromisoformat(row["start_time"])
-        earliest = (start - SAME_ACTIVITY_WINDOW).strftime("%Y-%m-%dT%H:%M:%SZ")
-        latest = (start + SAME_ACTIVITY_WINDOW).strftime("%Y-%m-%dT%H:%M:%SZ")
-        return verdict(store.sessions_near(earliest, latest), row)
+        return verdict(store.sessions_near(utc_text(start - SAME_ACTIVITY_WINDOW),
+                                           utc_text(start + SAME_ACTIVITY_WINDOW)), row)
     return judge_row
 
 

@@ -33,7 +33,6 @@ from .shoes import list_shoes
 DEFAULT_WEEKS = 26  # the weekly load chart and the episode time line
 CALENDAR_WEEKS = 12  # 84 days
 SPARK_WEEKS = 12  # the sparkline of `status`
-MAX_WEEKS = 260
 
 
 # -- what `status` adds: the weekly distances behind its sparkline ---------------------
@@ -66,8 +65,6 @@ def status_report(store, config, as_of: date) -> dict:
 
 def report_data(store, config, as_of: date, weeks: int = DEFAULT_WEEKS) -> dict:
     """Everything the page shows, as JSON-ready values (distances in km, to the metre)."""
-    if not 1 <= weeks <= MAX_WEEKS:
-        raise ShoetrackError(f"weeks must be 1 to {MAX_WEEKS}")
     t = health.thresholds(config)
     past, _ = health.history(store, as_of, whole=True)
     first = as_of - timedelta(days=series.WEEK_DAYS * weeks - 1)
