@@ -7,6 +7,7 @@ no files; `load_config` is the thin file wrapper.
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import tomllib
@@ -21,9 +22,20 @@ DEFAULT_INBOX = "~/shoetrack-inbox"
 
 # -- value checkers: each returns (value, None) or (None, "what is expected") --
 
+def _number(value: Any) -> bool:
+    return not isinstance(value, bool) and isinstance(value, (int, float)) and math.isfinite(value)
+
+
 def _positive_number(value: Any):
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+    if not _number(value) or value <= 0:
         return None, "must be a number > 0"
+    return float(value), None
+
+
+def _seconds(value: Any):
+    """How often to look at a folder: from once a second to once a day."""
+    if not _number(value) or not 1 <= value <= 86400:
+        return None, "must be a number of seconds from 1 to 86400"
     return float(value), None
 
 
@@ -34,7 +46,7 @@ def _positive_int(value: Any):
 
 
 def _percent(value: Any):
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value <= 100:
+    if not _number(value) or not 0 < value <= 100:
         return None, "must be a number > 0 and <= 100"
     return float(value), None
 
@@ -49,6 +61,23 @@ def _path(value: Any):
     if not isinstance(value, str) or not value.strip():
         return None, "must be a non-empty path string"
     return value, None
+
+
+def _path_list(value: Any):
+    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+        return None, 'must be a list of path strings, like ["/media/$USER"]'
+    return tuple(value), None
+
+
+def expand_path(raw: str, base_dir: Path) -> Path:
+    """A path from the config: `~`, $USER and $UID expanded; relative to the config's folder."""
+    import getpass
+
+    text = os.path.expanduser(raw)
+    for name, value in (("USER", getpass.getuser()), ("UID", str(os.getuid()))):
+        text = text.replace("${" + name + "}", value).replace("$" + name, value)
+    path = Path(text)
+    return path if path.is_absolute() else base_dir / path
 
 
 def _clock(value: Any):
@@ -96,6 +125,7 @@ SCHEMA: dict[str, Option] = {
     "database.path": Option(_path, None),
     "inbox.path": Option(_path, DEFAULT_INBOX),
     "inbox.after_import": Option(_choice("keep", "move"), "keep"),
+    "inbox.poll_seconds": Option(_optional(_seconds), None),
     "shoes.limit_km": Option(_positive_number, 700.0),
     "alerts.shoe_warn_pct": Option(_percent, 80.0),
     "alerts.shoe_max_age_days": Option(_optional(_positive_int), None),
@@ -114,7 +144,27 @@ SCHEMA: dict[str, Option] = {
     "backup.min_free_mb": Option(_optional(_positive_number), 100.0),
     "report.enabled": Option(_boolean, True),
     "report.path": Option(_path, None),
+    "watch.devices": Option(_boolean, True),
+    "watch.device_roots": Option(_path_list, None),
 }
+
+# The keys of one watched place ([[watch]] or [[watch.places]]).
+PLACE_KEYS = {"path": _path, "mode": _choice("read-only"), "poll_seconds": _seconds}
+DEFAULT_DEVICE_ROOTS = ("/media/$USER", "/run/media/$USER", "/run/user/$UID/gvfs")
+
+
+@dataclass(frozen=True)
+class WatchPlace:
+    """A folder watched besides the inbox, as the config names it."""
+
+    raw: str  # the path as written
+    path: Path  # expanded
+    mode: str = "read-only"
+    poll_seconds: float | None = None  # None: poll only where inotify sees no change (FUSE, network)
+
+    @property
+    def name(self) -> str:
+        return self.raw
 
 
 @dataclass(frozen=True)
@@ -135,8 +185,23 @@ class Config:
         raw = self.get(key)
         if raw is None:
             return None
-        path = Path(os.path.expanduser(raw))
-        return path if path.is_absolute() else self.base_dir / path
+        return expand_path(raw, self.base_dir)
+
+    @property
+    def places(self) -> tuple[WatchPlace, ...]:
+        """The folders watched besides the inbox ([[watch]]), in the config's order."""
+        return self.values.get("watch.places", ())
+
+    @property
+    def devices(self) -> bool:
+        """Whether watches plugged in (USB, MTP) are looked for and read."""
+        return self.get("watch.devices")
+
+    @property
+    def device_roots(self) -> tuple[Path, ...]:
+        """Where removable media appear (a mount point of its own per device under each)."""
+        raw = self.get("watch.device_roots") or DEFAULT_DEVICE_ROOTS
+        return tuple(expand_path(r, self.base_dir) for r in raw)
 
     @property
     def inbox(self) -> Path:
@@ -196,6 +261,17 @@ def check_config(text: str, source: str = "<string>", base_dir: Path | None = No
         return Config(source=source, base_dir=base), [f"not valid TOML: {exc}"]
     problems: list[str] = []
     values: dict[str, Any] = {}
+    if "watch" in document:
+        document = dict(document)
+        watch = document.pop("watch")
+        if isinstance(watch, dict):  # [watch] devices = ..., [[watch.places]]
+            places = watch.get("places", [])
+            document["watch"] = {k: v for k, v in watch.items() if k != "places"}
+        else:  # [[watch]]
+            places = watch
+        found, problems = _places(places, base)
+        if found:
+            values["watch.places"] = found
     for key, raw in _flatten(document).items():
         option = SCHEMA.get(key)
         if option is None:
@@ -208,6 +284,51 @@ def check_config(text: str, source: str = "<string>", base_dir: Path | None = No
             values[key] = value
     config = Config(source=source, values=values, base_dir=base, explicit=frozenset(values))
     return config, problems
+
+
+def _places(tables: Any, base: Path) -> tuple[tuple[WatchPlace, ...], list[str]]:
+    """The watched places from [[watch]] (or [[watch.places]]) tables, and their problems."""
+    if not isinstance(tables, list) or not all(isinstance(t, dict) for t in tables):
+        return (), ['watch: must be [[watch]] tables, each with a path (see config.example.toml)']
+    problems, places = [], []
+    for number, table in enumerate(tables, 1):
+        where = f"watch[{number}]"
+        values, bad = {}, False
+        for key, raw in table.items():
+            check = PLACE_KEYS.get(key)
+            if check is None:
+                import difflib
+
+                hint = difflib.get_close_matches(key, list(PLACE_KEYS), n=1, cutoff=0.75)
+                problems.append(f"{where}.{key}: unknown key"
+                                + (f' (did you mean "{hint[0]}"?)' if hint else " (see config.example.toml)"))
+                bad = True
+                continue
+            value, problem = check(raw)
+            if problem:
+                problems.append(f"{where}.{key}: {problem}")
+                bad = True
+            values[key] = value
+        if "path" not in table:
+            problems.append(f"{where}: needs a path, like path = \"~/Sync/watch\"")
+            continue
+        if bad:
+            continue
+        place = WatchPlace(values["path"], expand_path(values["path"], base),
+                           values.get("mode", "read-only"), values.get("poll_seconds"))
+        same = next((p for p in places if _overlap(p.path, place.path)), None)
+        if same is not None:
+            problems.append(f"{where}.path: {place.path} overlaps {same.path}, watched already "
+                            "(name each folder once, and no folder inside another)")
+            continue
+        places.append(place)
+    return tuple(places), problems
+
+
+def _overlap(a: Path, b: Path) -> bool:
+    """Whether one folder is the other or holds it."""
+    a, b = Path(os.path.normpath(a)), Path(os.path.normpath(b))
+    return a == b or a in b.parents or b in a.parents
 
 
 def parse_config(text: str, source: str = "<string>", base_dir: Path | None = None) -> Config:
@@ -259,6 +380,13 @@ def load_config(path: Path, *, required: bool) -> Config:
     return config
 
 
+def place_notes(config: Config) -> list[str]:
+    """What is worth knowing about the watched places but is no error: a folder that is
+    not there now may appear later (a sync folder made later, a card mounted later)."""
+    return [f"watch[{number}].path: {place.path} is not there now; it is read when it appears"
+            for number, place in enumerate(config.places, 1) if not place.path.is_dir()]
+
+
 def folder_problems(config: Config) -> list[str]:
     """Logical checks on a parsed config: folders the user named must exist."""
     problems = []
@@ -273,6 +401,10 @@ def folder_problems(config: Config) -> list[str]:
         problems.append(
             f"database.path: folder does not exist: {db.parent} (create it or fix the path)"
         )
+    for number, place in enumerate(config.places, 1):
+        if _overlap(place.path, config.inbox):
+            problems.append(f"watch[{number}].path: {place.path} overlaps the inbox {config.inbox} "
+                            "(the inbox is watched already: name another folder)")
     report = config.path("report.path")
     if report is not None and not report.parent.is_dir():
         problems.append(

@@ -1,22 +1,30 @@
-"""`shoetrack daemon`: watch the inbox, import, check, notify; what systemd runs.
+"""`shoetrack daemon`: watch the places runs come from, import, check, notify; what systemd runs.
 
 A thin edge like the CLI: the work is the service layer's (the same import,
 check and delivery code the commands use). This module wires the watcher and
 the scheduler to it, handles signals, and talks to systemd.
 
-Threads: watchdog's thread only notes paths; every job that reads files or
-touches the database runs in the scheduler's single worker; signal handlers
-only start a short thread that asks for a stop or a reload.
+Places (service/places.py): the inbox, the folders the config names, and watches
+plugged in. Each present place has a tracker (service/inbox.py). Its changes come
+as inotify events, or, where inotify sees nothing (FUSE and MTP mounts, network
+file systems, and every device), from looking through it every `poll_seconds`. A
+place that appears later (a folder made, a card or a watch mounted) is picked up:
+at once when something is mounted (the mount table is watched) or appears under a
+removable-media folder, else within PLACES_LOOK_S.
 
-A file closed after writing, or moved into the inbox, starts a round at once
+Threads: watchdog's thread and the mount watcher only note paths; every job that
+reads files or touches the database runs in the scheduler's single worker; signal
+handlers only start a short thread that asks for a stop or a reload.
+
+A file closed after writing, or moved into a watched folder, starts a round at once
 (it is imported as soon as it proves complete: see service/inbox.py); other
 events start one within POLL_S, and files that report no close are imported
 once they have held still for the stability window.
 
-Environment (for tests, and for inboxes inotify cannot watch):
+Environment (for tests):
 SHOETRACK_SETTLE_S  the stability window in seconds (1.5);
-SHOETRACK_WATCH     "poll" watches by polling (network and FUSE mounts, where
-                    inotify sees no change made elsewhere): no close events.
+SHOETRACK_WATCH     "poll": the inbox is looked through every second instead of
+                    watched (as on a network mount: no close events).
 """
 
 from __future__ import annotations
@@ -38,7 +46,9 @@ from .errors import EX_CONFIG, ConfigError, ShoetrackError
 from .service.context import Context, ensure_folder
 
 log = logging.getLogger("shoetrack")
-POLL_S = 0.5  # how often pending inbox files are looked at, while there are any
+POLL_S = 0.5  # how often pending files are looked at, while there are any
+PLACES_LOOK_S = 30.0  # how often places not there (and devices) are looked for, besides mount events
+RECORD_SCAN_S = 60.0  # a polled place's look is written down at most this often (`sources` shows it)
 # Pauses before a step is tried again when another process held the database's write lock
 # for longer than the busy timeout: within seconds, not at the next rescan.
 BUSY_RETRY_S = (1.0, 2.0, 4.0)
@@ -66,6 +76,8 @@ class Daemon:
         self._rushed = False  # a round to start at once is scheduled and has not started yet
         self._rounds = itertools.count(1)
         self._arming = threading.Lock()  # orders the watcher's arms against a round's start and end
+        self.watched: dict[Path, _Watched] = {}  # the places present and being read, by folder
+        self._arrivals: dict[Path, list[str]] = {}  # a device's files imported, not yet announced
 
     # -- start-up ----------------------------------------------------------------
 
@@ -102,21 +114,21 @@ class Daemon:
         from .adapters.notify import Notifier, backend_name, desktop_problem
         from .adapters.schedule import Scheduler
         from .adapters.watch import Watcher
-        from .service.inbox import SETTLE_S, Inbox
+        from .service.places import configured_places
+        from .service.inbox import SETTLE_S
 
-        self.inbox = Inbox(inbox, settle_s=_env_seconds("SHOETRACK_SETTLE_S", SETTLE_S))
+        self.settle_s = _env_seconds("SHOETRACK_SETTLE_S", SETTLE_S)
         self.notifier = Notifier(urgency=config.get("notify.urgency"))
         self.scheduler = Scheduler()
-        self.watcher = Watcher(inbox, self._on_path, polling=os.environ.get("SHOETRACK_WATCH") == "poll")
+        self.watcher = Watcher()
+        self.configured = configured_places(config)
         self._schedule_jobs()
         for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
             signal.signal(signum, self._on_signal)
 
         self.watcher.start()
-        if not self.watcher.reports_closes:
-            log.info("the watcher reports no closed files here: files are imported once they have held "
-                     "still for %g s", self.inbox.settle_s)
-        self.inbox.rescan()
+        self.mounts = self._watch_for_devices()
+        self.look_at_places()
         self._arm()
         log.info("watching %s; database %s; notifications via %s", inbox, self.database, backend_name())
         problem = desktop_problem()
@@ -128,12 +140,15 @@ class Daemon:
         if not self.stopping.is_set():
             self.scheduler.start()
         self.watcher.stop()
+        if self.mounts is not None:
+            self.mounts.stop()
         log.info("stopped")
         return 0
 
     def _schedule_jobs(self) -> None:
         config = self.config
         self.scheduler.every("rescan", config.get("daemon.scan_minutes") * 60, self.rescan)
+        self.scheduler.every("places", PLACES_LOOK_S, _logged(self.look_at_places))
         self.scheduler.daily("daily-check", config.get("daemon.check_at"), _logged(self._daily_check))
         self.scheduler.every("retry", config.get("notify.retry_minutes") * 60, _logged(self.deliver))
         from .service.backups import CHECK_EVERY_S, backup_if_due  # daily, checked hourly and at start
@@ -172,8 +187,9 @@ class Daemon:
             log.error("config reload refused, keeping the running config: %s",
                       ConfigError(config.source, problems).message)
             return
-        if config.inbox != self.config.inbox:
-            log.warning("inbox.path changed: restart the daemon to watch %s", config.inbox)
+        if (config.inbox, config.places, config.devices, config.device_roots) != (
+                self.config.inbox, self.config.places, self.config.devices, self.config.device_roots):
+            log.warning("the places to watch changed: restart the daemon to watch them")
         self.config = config
         self.notifier.urgency = config.get("notify.urgency")
         self._schedule_jobs()
@@ -197,12 +213,115 @@ class Daemon:
         if problem:
             raise DamagedDatabase(self.database, problem)
 
-    def _on_path(self, path: Path, kind: str) -> None:
+    def _on_path(self, watched: "_Watched", path: Path, kind: str) -> None:
         """From watchdog's thread: note the path; the worker does the rest."""
         from .service.inbox import CLOSED, FOLDER
 
-        if self.inbox.notice(path, kind):
+        if watched.tracker.notice(path, kind):
             self._arm(at_once=kind in (CLOSED, FOLDER))
+
+    # -- places: opened when they appear, closed when they go -----------------------
+
+    def _watch_for_devices(self):
+        """Mounts, and entries appearing under the removable-media folders, make the
+        places be looked at at once (watch.devices). Returns the mount watcher."""
+        if not self.config.devices:
+            return None
+        from .adapters.devices import MountWatcher
+
+        for root in self.config.device_roots:
+            if root.is_dir():
+                self.watcher.add(root, lambda _path, _kind: self._look_soon(), recursive=False)
+        mounts = MountWatcher(self._look_soon)
+        return mounts if mounts.start() else None
+
+    def _look_soon(self) -> None:
+        if not self.stopping.is_set():
+            self.scheduler.soon("places-now", 0, _logged(self.look_at_places))
+
+    def look_at_places(self) -> None:
+        """Open the places that appeared, close the ones that went (or were replaced)."""
+        from .service.places import devices_now
+
+        for place in self.configured:
+            self._follow(place, place.present())
+        if self.config.devices:
+            found = {d.path: d for d in devices_now(self.config, self.configured)}
+            for path, watched in list(self.watched.items()):
+                if watched.place.kind == "device" and path not in found:
+                    self._close(watched)
+            for device in found.values():
+                self._follow(device, True)
+
+    def _follow(self, place, present: bool) -> None:
+        watched = self.watched.get(place.path)
+        if watched is not None and (not present or _identity(place.path) != watched.identity):
+            self._close(watched)
+            watched = None
+        if watched is None and present:
+            self._open(place)
+
+    def _open(self, place) -> None:
+        from .service.inbox import KEPT_FOLDERS, Inbox
+
+        every = 1.0 if place.kind == "inbox" and os.environ.get("SHOETRACK_WATCH") == "poll" else place.polling_every()
+        tracker = Inbox(place.path, self.settle_s, KEPT_FOLDERS if place.kind == "inbox" else (),
+                        check_writers=place.kind != "device")
+        watched = _Watched(place, tracker, every, _identity(place.path))
+        if every is None and not self.watcher.add(place.path, lambda p, k: self._on_path(watched, p, k)):
+            watched.every = every = 30.0  # no inotify watch to be had (out of watches): looked through instead
+        if every:
+            self.scheduler.every(f"poll:{place.path}", every, _logged(lambda: self._poll(watched)))
+        self.watched[place.path] = watched
+        how = f"looked through every {every:g} s" if every else "watched for changes"
+        if place.kind == "device":
+            log.info("found %s at %s: importing its runs (read-only)", place.label, place.path)
+        elif place.kind == "folder":
+            log.info("watching %s (read-only, %s)", place.path, how)
+        if every and place.kind != "device":
+            log.info("no close events from %s: files are imported once they have held still for %g s",
+                     place.path, self.settle_s)
+        self._scan(watched)
+
+    def _close(self, watched: "_Watched") -> None:
+        place = watched.place
+        self.watcher.remove(place.path)
+        self.scheduler.cancel(f"poll:{place.path}")
+        self.watched.pop(place.path, None)
+        left = watched.tracker.has_pending()
+        if place.kind == "device":
+            log.info("%s went away%s", place.label, ": the rest of its files are read when it is back" if left else "")
+        else:
+            log.info("%s is not there any more; it is read again when it appears", place.path)
+
+    def _poll(self, watched: "_Watched") -> None:
+        if self.watched.get(watched.place.path) is not watched:
+            return  # closed meanwhile
+        if not watched.place.present():
+            self._look_soon()
+            return
+        self._scan(watched)
+
+    def _scan(self, watched: "_Watched") -> None:
+        """Look through a whole place for new and changed files; write down when (at most
+        every RECORD_SCAN_S for a polled place: `sources` shows it)."""
+        found = watched.tracker.rescan()
+        if found:
+            log.debug("%d new or changed files in %s", found, watched.place.path)
+            self._arm()
+        now = time.monotonic()
+        if watched.recorded and now - watched.recorded < RECORD_SCAN_S:
+            return
+        from .adapters.store import DatabaseBusy
+
+        place = watched.place
+        try:
+            self._with_store(lambda store: store.record_scan(str(place.path), place.kind,
+                                                             place.label if place.kind == "device" else None))
+        except (DatabaseBusy, ShoetrackError) as error:
+            log.debug("when %s was looked through is not written down: %s", place.path, error)
+            return
+        watched.recorded = now
 
     def _arm(self, at_once: bool = False) -> None:
         """Make sure a round runs: within POLL_S, or at once when a file may be complete.
@@ -226,10 +345,11 @@ class Daemon:
                 self.scheduler.soon("settle", POLL_S, self.settle)
 
     def rescan(self) -> None:
-        found = self.inbox.rescan()
-        if found:
-            log.debug("rescan found %d new or changed files", found)
-            self._arm()
+        """The safety net for missed events: every place watched by events, looked through."""
+        for watched in list(self.watched.values()):
+            if not watched.every:
+                watched.recorded = 0.0
+                self._scan(watched)
 
     def settle(self) -> None:
         """Import the inbox files that are complete; look again at once while closes come in."""
@@ -244,7 +364,8 @@ class Daemon:
                 self.settling.clear()
                 raise
             with self._arming:
-                more = (self.inbox.has_pending() or self._evaluate_due) and not self.stopping.is_set()
+                more = (any(w.tracker.has_pending() for w in list(self.watched.values())) or self._evaluate_due) \
+                    and not self.stopping.is_set()
                 if not (more and self._hurry.is_set() and not pause):
                     # Cleared under the lock: a path noticed from now on arms a new round itself.
                     self.settling.clear()
@@ -256,20 +377,16 @@ class Daemon:
         """Import the files that are ready, then check the alerts if runs came in. Returns
         the pause before trying again when another process held the database, else None."""
         from .adapters.store import DatabaseBusy
-        from .service.inbox import import_inbox_files
 
-        ready = self.inbox.ready(time.monotonic())
-        if self.stopping.is_set() or not (ready or self._evaluate_due):
+        now = time.monotonic()
+        waiting = [(w, w.tracker.ready(now)) for w in list(self.watched.values())]
+        waiting = [(w, ready) for w, ready in waiting if ready]
+        if self.stopping.is_set() or not (waiting or self._evaluate_due):
             return None
         try:
             with self._store() as store:
-                if ready:
-                    report = import_inbox_files(store, self.config, self.inbox.folder, ready, self.stopping.is_set)
-                    self._log_report(report)
-                    if not report.stopped:
-                        for path in ready:
-                            self.inbox.done(path)
-                    self._evaluate_due |= bool(report.imported)
+                for watched, ready in waiting:
+                    self._import_from(store, watched, ready)
                 if self._evaluate_due and not self.stopping.is_set():
                     self.evaluate(store)
                     self._evaluate_due = False
@@ -285,9 +402,10 @@ class Daemon:
             self._evaluate_due = True
             return pause
         except ShoetrackError as error:
-            # The files stay in the inbox; the next rescan tries them again.
-            for path in ready:
-                self.inbox.forget(path)
+            # The files stay where they are; the next rescan tries them again.
+            for watched, ready in waiting:
+                for path in ready:
+                    watched.tracker.forget(path)
             self._evaluate_due = False
             log.error("import paused until the next rescan: %s", error.message)
         else:
@@ -295,6 +413,43 @@ class Daemon:
                 log.info("the database is free again")
         self._busy_streak = 0
         return None
+
+    def _import_from(self, store, watched: "_Watched", ready: list[Path]) -> None:
+        """Import one place's ready files. A place that goes away (a watch unplugged) stops
+        the import between two files: what was stored is whole, the rest waits for its return."""
+        from .service.inbox import import_place_files
+
+        place = watched.place
+
+        def should_stop() -> bool:
+            return self.stopping.is_set() or (place.read_only and not place.present())
+
+        report = import_place_files(store, self.config, place, ready, should_stop)
+        self._log_report(report)
+        if not report.stopped:
+            for path in ready:
+                watched.tracker.done(path)
+        elif not self.stopping.is_set():
+            log.info("%s went away during its import; the files not read yet wait for its return", place.label)
+            self._look_soon()
+        self._evaluate_due |= bool(report.imported)
+        if place.kind != "device":
+            return
+        arrived = self._arrivals.setdefault(place.path, [])
+        arrived += [item["path"] for item in report.imported]
+        if arrived and not report.stopped and not watched.tracker.has_pending():
+            self._announce_arrival(store, place, self._arrivals.pop(place.path))
+
+    def _announce_arrival(self, store, place, labels: list[str]) -> None:
+        from .service.notifying import announce_arrival
+
+        said = announce_arrival(store, self.config, self.notifier, place.label, labels, date.today())
+        if said.delivered:
+            log.info("notified: %s", said.summary)
+        elif said.error:
+            log.warning("notification not delivered: %s (%s); the runs are stored", said.summary, said.error)
+        elif said.summary:
+            log.info("%s", said.summary)
 
     def _daily_check(self) -> None:
         """The day's check; when another process holds the database, settle tries it again soon."""
@@ -383,6 +538,25 @@ class Daemon:
         elif result.delivered and self._notify_failing:
             log.info("notifications are delivered again")
             self._notify_failing = None
+
+
+class _Watched:
+    """A place present and being read: its tracker, and how its changes are seen."""
+
+    def __init__(self, place, tracker, every: float | None, identity):
+        self.place = place
+        self.tracker = tracker
+        self.every = every  # seconds between looks through it, or None: inotify events
+        self.identity = identity  # the folder's (device, inode) when opened: a new one is a new place
+        self.recorded = 0.0  # when (monotonic) its last look through was written down
+
+
+def _identity(path: Path):
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_dev, st.st_ino)
 
 
 def _give_back_memory() -> None:

@@ -225,7 +225,8 @@ def test_without_close_events_a_file_is_imported_once_it_held_still(tmp_path):
                            "[notify]\nenabled = false\n")
     daemon.start()
     try:
-        assert "reports no closed files here: files are imported once they have held still for 2 s" in daemon.text()
+        assert f"no close events from {daemon.inbox}: files are imported once they have held still for 2 s" \
+            in daemon.text()
         data = fitgen.run(recent(1), km=10, records_every_s=1)
         polled = daemon.inbox / "polled.fit"
         with open(polled, "wb") as stream:

@@ -38,6 +38,14 @@ class Scheduler:
         self.scheduler.add_job(func, "date", run_date=datetime.now() + timedelta(seconds=seconds),
                                id=job_id, replace_existing=True)
 
+    def cancel(self, job_id: str) -> None:
+        """Remove a job, if there is one by that id."""
+        if self.scheduler.get_job(job_id) is not None:
+            try:
+                self.scheduler.remove_job(job_id)
+            except LookupError:  # it ran its last run meanwhile
+                pass
+
     def has_job(self, job_id: str) -> bool:
         return self.scheduler.get_job(job_id) is not None
 

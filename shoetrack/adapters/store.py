@@ -204,6 +204,17 @@ CREATE INDEX gear_choices_start ON gear_choices (start_time);
 ALTER TABLE sessions ADD COLUMN format TEXT;
 ALTER TABLE sessions ADD COLUMN derived INTEGER NOT NULL DEFAULT 0
 """,
+    # 10: the places files are read from (the inbox, watched folders, watches plugged in):
+    # when each was last looked through, which no file records, and a device's name, so
+    # `shoetrack sources` can list a watch that is not plugged in now
+    """
+CREATE TABLE places (
+    path         TEXT PRIMARY KEY,   -- the folder read (a device's GARMIN/Activity)
+    kind         TEXT NOT NULL CHECK (kind IN ('inbox', 'folder', 'device')),
+    label        TEXT,               -- a device's name: "Forerunner 245"
+    last_scanned TEXT NOT NULL       -- ISO 8601 UTC
+)
+""",
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -906,6 +917,36 @@ class Store:
                 [(r["label"], path, size, mtime_ns, r.get("sha256"), r.get("outcome"), r.get("reason"))
                  for r in rows],
             )
+
+    def files_under(self, folder: str) -> dict:
+        """How many files were handled under `folder`, and how many runs (not deleted) their
+        bytes hold. A range on the seen_path index: fast on any number of files."""
+        low, high = folder.rstrip("/") + "/", folder.rstrip("/") + "0"  # "0" sorts right after "/"
+        row = self._one(
+            "SELECT count(DISTINCT path) AS files, (SELECT count(*) FROM sessions WHERE hidden_at IS NULL AND "
+            "file_sha256 IN (SELECT sha256 FROM seen WHERE path >= ? AND path < ?)) AS runs "
+            "FROM seen WHERE path >= ? AND path < ?", [low, high, low, high])
+        return {"files": row["files"], "runs": row["runs"]}
+
+    def runs_from(self, sources: list[str]) -> list[dict]:
+        """The runs (not deleted) stored from these files, each with its pair's name (or None)."""
+        rows: list[dict] = []
+        for start in range(0, len(sources), 500):
+            chunk = sources[start:start + 500]
+            rows += self._query(
+                "SELECT sessions.id, shoes.name AS shoe FROM sessions LEFT JOIN shoes ON shoes.id = sessions.shoe_id "
+                f"WHERE sessions.hidden_at IS NULL AND sessions.source IN ({', '.join('?' * len(chunk))})", chunk)
+        return rows
+
+    def places(self) -> list[dict]:
+        """Every place files were read from, with when it was last looked through."""
+        return self._query("SELECT * FROM places ORDER BY kind, path")
+
+    def record_scan(self, path: str, kind: str, label: str | None, when: str | None = None) -> None:
+        """A place was looked through (all of it) at `when` (default: now)."""
+        with self._writing(plain=True):
+            self.conn.execute("INSERT OR REPLACE INTO places (path, kind, label, last_scanned) VALUES (?, ?, ?, ?)",
+                              [path, kind, label, when or _now()])
 
     # -- other files: a backup, or a database set aside (maybe damaged) -------------------
 

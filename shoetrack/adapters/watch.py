@@ -1,4 +1,4 @@
-"""Watching the inbox: the only module that imports watchdog.
+"""Watching folders for changes: the only module that imports watchdog.
 
 Events only name paths, with what happened to each; the callback must be quick
 and thread-safe (it runs in watchdog's thread). Nothing here reads files or
@@ -9,9 +9,9 @@ On Linux, inotify tells when a writer closed a file (watchdog's FileClosedEvent,
 "closed_no_write", and says nothing). The observer is made with
 `generate_full_events`, so a file renamed into the inbox from outside it is a
 FileMovedEvent with an empty source, not a FileCreatedEvent: a move is told
-apart from a creation. A polling observer (`polling=True`, for file systems
-where inotify sees nothing, such as network mounts) reports no closes: files
-then wait until they hold still.
+apart from a creation. Folders where inotify sees nothing (FUSE and network
+mounts) are not watched here: the daemon looks through them on a timer, and
+their files wait until they hold still.
 """
 
 from __future__ import annotations
@@ -33,7 +33,6 @@ _FILE_EVENTS = {
     "closed": CLOSED,  # closed after writing
     "deleted": GONE,
 }
-POLL_S = 1.0  # how often a polling observer looks
 
 
 def _path(raw) -> Path:
@@ -57,11 +56,7 @@ class _Handler(FileSystemEventHandler):
             self.on_path(_path(event.src_path), kind)
 
 
-def _observer(polling: bool):
-    if polling:
-        from watchdog.observers.polling import PollingObserver
-
-        return PollingObserver(timeout=POLL_S)
+def _observer():
     try:
         return Observer(generate_full_events=True)  # inotify (Linux)
     except TypeError:  # another system's observer: moves in may come as creations
@@ -69,15 +64,34 @@ def _observer(polling: bool):
 
 
 class Watcher:
-    """Reports every file created, written, closed, moved or deleted in `folder`
-    (recursively) as `on_path(path, kind)`, kind one of SEEN, WRITTEN, CLOSED,
-    FOLDER (a folder moved in) and GONE."""
+    """One observer for every watched folder. `add(folder, on_path)` reports every file
+    created, written, closed, moved or deleted in `folder` (recursively) as
+    `on_path(path, kind)`, kind one of SEEN, WRITTEN, CLOSED, FOLDER (a folder moved in)
+    and GONE; `recursive=False` watches the folder's own entries, folders included
+    (the removable-media roots, where a device's folder appears)."""
 
-    def __init__(self, folder: Path, on_path: Callable[[Path, str], None], *, polling: bool = False):
-        self.observer = _observer(polling)
+    def __init__(self):
+        self.observer = _observer()
         self.observer.daemon = True
-        self.observer.schedule(_Handler(on_path), str(folder), recursive=True)
-        self.reports_closes = not polling and type(self.observer).__name__.startswith("Inotify")
+        self.reports_closes = type(self.observer).__name__.startswith("Inotify")
+        self._watches: dict[Path, object] = {}
+
+    def add(self, folder: Path, on_path: Callable[[Path, str], None], *, recursive: bool = True) -> bool:
+        """Watch `folder`; False when it cannot be watched (gone, or out of inotify watches)."""
+        handler = _Handler(on_path) if recursive else _Entries(on_path)
+        try:
+            self._watches[folder] = self.observer.schedule(handler, str(folder), recursive=recursive)
+        except OSError:
+            return False
+        return True
+
+    def remove(self, folder: Path) -> None:
+        watch = self._watches.pop(folder, None)
+        if watch is not None:
+            try:
+                self.observer.unschedule(watch)
+            except (KeyError, OSError):  # its folder went away, and the watch with it
+                pass
 
     def start(self) -> None:
         self.observer.start()
@@ -85,3 +99,16 @@ class Watcher:
     def stop(self) -> None:
         self.observer.stop()
         self.observer.join(timeout=5)
+
+
+class _Entries(FileSystemEventHandler):
+    """A folder's own entries appearing or going (a device's mount point): SEEN or GONE."""
+
+    def __init__(self, on_path: Callable[[Path, str], None]):
+        self.on_path = on_path
+
+    def on_any_event(self, event: FileSystemEvent) -> None:
+        if event.event_type in ("created", "moved"):
+            self.on_path(_path(event.dest_path or event.src_path), SEEN)
+        elif event.event_type == "deleted":
+            self.on_path(_path(event.src_path), GONE)

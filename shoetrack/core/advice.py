@@ -173,3 +173,24 @@ def retire_first_line(names: list[str]) -> str:
 def wear_next_line(next_pair: dict[str, str]) -> str:
     return ("Wear next (rotating pairs spreads the load): "
             + "; ".join(f"{kind}: {name}" for kind, name in next_pair.items()))
+
+
+def arrival_summary(runs: int, device: str, pairs: list[tuple[str, float]]) -> str:
+    """One line for a watch's import: "3 runs from Forerunner 245 · Road A now 78 %"."""
+    parts = [f"{runs} run{'' if runs == 1 else 's'} from {device}"]
+    parts += [f"{name} now {pct:.0f} %" for name, pct in pairs]
+    return " · ".join(parts)
+
+
+def arrival_body(pairs: list[tuple[str, float]], unattributed: int, warn_pct: float) -> str:
+    """What the line above means for the pairs, worded as a suggestion."""
+    worn = [name for name, pct in pairs if pct >= warn_pct]
+    lines = []
+    if worn:
+        lines.append(f"{', '.join(worn)} {'is' if len(worn) == 1 else 'are'} near the end of its life: "
+                     "shoetrack why says what to do about it.")
+    elif pairs:
+        lines.append("Percent of each pair's life used so far.")
+    if unattributed:
+        lines.append(f"{unattributed} of them in no tracked pair: shoetrack assign gives a run its pair.")
+    return " ".join(lines)

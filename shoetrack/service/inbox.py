@@ -21,7 +21,13 @@ one is:
   polling observers, network and FUSE mounts, the periodic rescan, and the
   files already there at start. Where it can be told, a file that a process
   still has open for writing and whose bytes are not complete is not taken
-  then either (a download that stalls): its window starts again.
+  then either (a download that stalls): its window starts again. A file first
+  seen with a modification time older than the window has held still that long
+  already: it is taken at once (the files on a watch just plugged in, a polled
+  folder's new file).
+
+The same tracker serves every place files are read from (service/places.py):
+the inbox, watched folders and watches plugged in, each with a tracker of its own.
 
 The tracker is fed from any thread (the watcher's); everything that reads
 files or the database runs in the caller's worker.
@@ -31,6 +37,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import time
 import shutil
 import stat
 import threading
@@ -66,9 +73,15 @@ class _Pending:
 class Inbox:
     """Tracks the inbox's files from first sight until they are imported."""
 
-    def __init__(self, folder: Path, settle_s: float = SETTLE_S):
+    def __init__(self, folder: Path, settle_s: float = SETTLE_S, kept: tuple[str, ...] = KEPT_FOLDERS,
+                 check_writers: bool = True):
         self.folder = folder
         self.settle_s = settle_s
+        # Whether a file that held still is checked for a writer that paused. Not on a watch
+        # plugged in: nothing writes to it while it is mounted, and opening each file of an
+        # MTP mount costs a round trip to the device.
+        self.check_writers = check_writers
+        self.kept = kept  # folders of its own that are not read (the inbox's imported/ and failed/)
         self._lock = threading.Lock()
         self._events = itertools.count(1)
         self._pending: dict[Path, _Pending] = {}
@@ -80,7 +93,7 @@ class Inbox:
             relative = path.relative_to(self.folder)
         except ValueError:
             return False
-        if not relative.parts or relative.parts[0] in KEPT_FOLDERS:
+        if not relative.parts or relative.parts[0] in self.kept:
             return False
         return kind == FOLDER or sources.kind_of(path.name) is not None
 
@@ -109,10 +122,10 @@ class Inbox:
         found = 0
         for root, dirs, files in os.walk(self.folder):
             if Path(root) == self.folder:
-                dirs[:] = [d for d in dirs if d not in KEPT_FOLDERS]
+                dirs[:] = [d for d in dirs if d not in self.kept]
             for name in files:
                 path = Path(root) / name
-                if sources.kind_of(name) is None:
+                if sources.kind_of(name) is None or path in self._pending:
                     continue
                 try:
                     st = path.stat()
@@ -142,7 +155,7 @@ class Inbox:
             more_ready, more_closed, folders = self._look(found, now)
             ready += more_ready
             closed += more_closed
-        stalled = [path for path in ready if being_written(path)]  # reads: not under the lock
+        stalled = [path for path in ready if self.check_writers and being_written(path)]  # not under the lock
         if stalled:
             with self._lock:
                 for path in stalled:
@@ -174,8 +187,11 @@ class Inbox:
                     folders.append((path, bool(entry.closed)))
                     continue
                 if (st.st_size, st.st_mtime) != (entry.size, entry.mtime):
+                    first = entry.size < 0
                     entry.size, entry.mtime, entry.since = st.st_size, st.st_mtime, now
-                elif now - entry.since >= self.settle_s:
+                    if first and time.time() - st.st_mtime >= self.settle_s:  # still for that long already
+                        entry.since = now - self.settle_s
+                if now - entry.since >= self.settle_s:
                     self._taken[path] = entry.last
                     ready.append(path)
                     continue
@@ -291,3 +307,12 @@ def import_inbox_files(store, config, inbox: Path, paths: list[Path],
         for path in paths:
             move_after_import(inbox, path, _report_for(report, path))
     return report
+
+
+def import_place_files(store, config, place, paths: list[Path],
+                       should_stop: Callable[[], bool]) -> ImportReport:
+    """Import files from any place (service/places.py): the inbox's way for the inbox;
+    elsewhere in place, read-only (nothing is moved, renamed or deleted)."""
+    if place.kind == "inbox":
+        return import_inbox_files(store, config, place.path, paths, should_stop)
+    return import_paths(store, paths, should_stop=should_stop, confine=place.path, config=config)

@@ -63,3 +63,32 @@ def send_test(notifier) -> None:
     """Send one notification to prove the desktop can be reached; raises NotifyError."""
     notifier.send("shoetrack can reach your desktop",
                   "This is a test. Alerts about worn shoes and missing rest days will look like this.")
+
+
+@dataclass
+class Arrival:
+    summary: str | None = None  # the line shown: None when there was nothing new to say
+    delivered: bool = False
+    error: str | None = None
+
+
+def announce_arrival(store, config, notifier, device: str, labels: list[str], today) -> Arrival:
+    """One notification for what a watch's import brought: "3 runs from Forerunner 245 ·
+    Road A now 78 %". It is sent when it happens (the runner just plugged the watch in),
+    quiet hours or not, and once: the runs themselves are in the history either way."""
+    from ..adapters.notify import NotifyError
+    from ..core.advice import arrival_body, arrival_summary
+    from .places import arrival
+
+    brought = arrival(store, config, labels, today)
+    if not brought["runs"]:
+        return Arrival()
+    pairs = [(p["name"], p["wear_pct"]) for p in brought["pairs"]]
+    summary = arrival_summary(brought["runs"], device, pairs)
+    if not config.get("notify.enabled"):
+        return Arrival(summary)
+    try:
+        notifier.send(summary, arrival_body(pairs, brought["unattributed"], config.shoe_warn_pct))
+    except NotifyError as exc:
+        return Arrival(summary, error=str(exc))
+    return Arrival(summary, delivered=True)
