@@ -24,7 +24,8 @@ once they have held still for the stability window.
 Environment (for tests):
 SHOETRACK_SETTLE_S  the stability window in seconds (1.5);
 SHOETRACK_WATCH     "poll": the inbox is looked through every second instead of
-                    watched (as on a network mount: no close events).
+                    watched, and a file is taken only once it held still (the
+                    fallback when nothing can show a file complete).
 """
 
 from __future__ import annotations
@@ -78,6 +79,8 @@ class Daemon:
         self._arming = threading.Lock()  # orders the watcher's arms against a round's start and end
         self.watched: dict[Path, _Watched] = {}  # the places present and being read, by folder
         self._arrivals: dict[Path, list[str]] = {}  # a device's files imported, not yet announced
+        self._device_roots: set[Path] = set()  # removable-media folders watched for new entries
+        self._awaiting: dict[Path, list[Path]] = {}  # a folder watched -> the missing places below it
 
     # -- start-up ----------------------------------------------------------------
 
@@ -230,8 +233,8 @@ class Daemon:
         from .adapters.devices import MountWatcher
 
         for root in self.config.device_roots:
-            if root.is_dir():
-                self.watcher.add(root, lambda _path, _kind: self._look_soon(), recursive=False)
+            if root.is_dir() and self.watcher.add(root, lambda _path, _kind: self._look_soon(), recursive=False):
+                self._device_roots.add(root)
         mounts = MountWatcher(self._look_soon)
         return mounts if mounts.start() else None
 
@@ -252,6 +255,30 @@ class Daemon:
                     self._close(watched)
             for device in found.values():
                 self._follow(device, True)
+        self._await_missing()
+
+    def _await_missing(self) -> None:
+        """A configured folder that is not there is awaited: its nearest folder that is
+        there is watched (its own entries only), so the folder is read as soon as it is
+        made or moved in, not at the next look."""
+        wanted: dict[Path, list[Path]] = {}
+        for place in self.configured:
+            if place.path not in self.watched:
+                above = _nearest_existing(place.path)
+                if above is not None and above not in self._device_roots:
+                    wanted.setdefault(above, []).append(place.path)
+        for folder in set(self._awaiting) - set(wanted):
+            self.watcher.remove(folder)
+            del self._awaiting[folder]
+        for folder, targets in wanted.items():
+            if folder not in self._awaiting and self.watcher.add(
+                    folder, lambda path, _kind, targets=targets: self._on_the_way(path, targets), recursive=False):
+                self._awaiting[folder] = targets
+
+    def _on_the_way(self, path: Path, targets: list[Path]) -> None:
+        """From watchdog's thread: an entry appeared or went on the way to an awaited folder."""
+        if any(path == target or path in target.parents for target in targets):
+            self._look_soon()
 
     def _follow(self, place, present: bool) -> None:
         watched = self.watched.get(place.path)
@@ -264,12 +291,15 @@ class Daemon:
     def _open(self, place) -> None:
         from .service.inbox import KEPT_FOLDERS, Inbox
 
-        every = 1.0 if place.kind == "inbox" and os.environ.get("SHOETRACK_WATCH") == "poll" else place.polling_every()
+        held_still_only = place.kind == "inbox" and os.environ.get("SHOETRACK_WATCH") == "poll"
+        every = 1.0 if held_still_only else place.polling_every()
         tracker = Inbox(place.path, self.settle_s, KEPT_FOLDERS if place.kind == "inbox" else (),
                         check_writers=place.kind != "device")
         watched = _Watched(place, tracker, every, _identity(place.path))
+        watched.vouch = bool(every) and not held_still_only
         if every is None and not self.watcher.add(place.path, lambda p, k: self._on_path(watched, p, k)):
             watched.every = every = 30.0  # no inotify watch to be had (out of watches): looked through instead
+            watched.vouch = True
         if every:
             self.scheduler.every(f"poll:{place.path}", every, _logged(lambda: self._poll(watched)))
         self.watched[place.path] = watched
@@ -277,8 +307,8 @@ class Daemon:
         if place.kind == "device":
             log.info("found %s at %s: importing its runs (read-only)", place.label, place.path)
         elif place.kind == "folder":
-            log.info("watching %s (read-only, %s)", place.path, how)
-        if every and place.kind != "device":
+            log.info("reading %s in place (read-only, %s)", place.path, how)
+        if held_still_only:
             log.info("no close events from %s: files are imported once they have held still for %g s",
                      place.path, self.settle_s)
         self._scan(watched)
@@ -305,10 +335,10 @@ class Daemon:
     def _scan(self, watched: "_Watched") -> None:
         """Look through a whole place for new and changed files; write down when (at most
         every RECORD_SCAN_S for a polled place: `sources` shows it)."""
-        found = watched.tracker.rescan()
+        found = watched.tracker.rescan(vouch=watched.vouch)
         if found:
             log.debug("%d new or changed files in %s", found, watched.place.path)
-            self._arm()
+            self._arm(at_once=watched.vouch)
         now = time.monotonic()
         if watched.recorded and now - watched.recorded < RECORD_SCAN_S:
             return
@@ -547,8 +577,18 @@ class _Watched:
         self.place = place
         self.tracker = tracker
         self.every = every  # seconds between looks through it, or None: inotify events
+        # Whether a look through it stands for the close events it never gives: a file
+        # found is taken once its bytes show it complete (else once it held still).
+        self.vouch = False
         self.identity = identity  # the folder's (device, inode) when opened: a new one is a new place
         self.recorded = 0.0  # when (monotonic) its last look through was written down
+
+
+def _nearest_existing(path: Path) -> Path | None:
+    for folder in path.parents:
+        if folder.is_dir():
+            return folder
+    return None
 
 
 def _identity(path: Path):

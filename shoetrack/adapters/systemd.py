@@ -1,14 +1,20 @@
-"""systemd's service notification protocol, without a systemd library.
+"""systemd's service notification protocol, without a systemd library; and the user unit.
 
 One datagram per message on the unix socket named by $NOTIFY_SOCKET
 (an '@' prefix means the abstract namespace). Outside systemd it does nothing.
+The unit's sandbox shows the daemon an empty home with only the folders it uses
+bound back, so the unit names them: `install-service` fills them in from the config.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import socket
+import sys
 from pathlib import Path
+
+from ..errors import ShoetrackError
 
 
 def notify(message: str, environ=os.environ) -> bool:
@@ -47,9 +53,9 @@ UNIT_TEMPLATE = """\
 # inbox and notifies the desktop about worn shoes and missing rest.
 #
 # Install it with `shoetrack install-service`, which writes this unit with the
-# real path of your shoetrack and your data and inbox folders into
+# real path of your shoetrack and the folders your config names into
 # ~/.config/systemd/user/. This copy assumes `pip install --user` or pipx,
-# which put the command in ~/.local/bin.
+# which put the command in ~/.local/bin, and the default config.
 
 [Unit]
 Description=shoetrack: shoe wear and training-load alerts from your FIT files
@@ -70,16 +76,30 @@ RestartPreventExitStatus=78
 TimeoutStopSec=30
 WatchdogSec=10min
 # Create the data and inbox folders before the sandbox needs them.
-ExecStartPre=+/bin/mkdir -p {data_dir} {inbox_dir}
+ExecStartPre=+/bin/mkdir -p {mkdir}
 UMask=0077
 
-# Sandbox: read-only system and home, except its own data and inbox folders;
-# only unix sockets (the D-Bus session bus and systemd's notify socket) and no
-# IP traffic. PrivateNetwork= is left out on purpose: it would hide a session
-# bus that listens on an abstract socket, and with it every notification.
+# Sandbox: a read-only system, and empty homes: /home, /root and /run/user
+# are replaced by empty read-only folders, and only what it needs is brought
+# back below. Only unix sockets (the D-Bus session bus and systemd's notify
+# socket) and no IP traffic. PrivateNetwork= is left out on purpose: it would
+# hide a session bus that listens on an abstract socket, and with it every
+# notification.
 ProtectSystem=strict
-ProtectHome=read-only
-ReadWritePaths={data_dir} {inbox_dir}
+ProtectHome=tmpfs
+# Read-write: its data folder and the inbox (imported files may be moved out
+# of it){read_write_note}.
+BindPaths={read_write}
+# Read-only, each skipped while it is not there ("-"; one made later is seen
+# after a restart): the runtime folder (the session bus and the notify socket
+# are there; connecting to a socket works on a read-only mount), the config
+# folder (a folder, so an edited file is seen on reload), the folders the
+# config names ([[watch]]) and, when watch.devices is on, where watches
+# plugged in appear (gvfs's MTP mounts are in the runtime folder).
+BindReadOnlyPaths={read_only}
+# Read-only: the program itself where it lies in a home (pip install --user,
+# pipx, a virtualenv, pyenv): without it, it cannot start.
+{program}
 PrivateTmp=yes
 PrivateDevices=yes
 PrivateUsers=yes
@@ -112,15 +132,79 @@ RemoveIPC=yes
 WantedBy=graphical-session.target
 """
 
+# In unit syntax: %E is $XDG_CONFIG_HOME (or ~/.config), %u the user, %t the runtime folder.
 DEFAULT_PATHS = {
     "exec_start": "%h/.local/bin/shoetrack daemon",
     "data_dir": "%h/.local/share/shoetrack",
     "inbox_dir": "%h/shoetrack-inbox",
 }
+# The config folder and the device roots (gvfs's, %t/gvfs, comes with %t: a bind of its own would
+# stop the service from starting while a stale gvfs mount answers "not connected").
+DEFAULT_READ_ONLY = ("%E/shoetrack", "/media/%u", "/run/media/%u")
+DEFAULT_PROGRAM = ("%h/.local/bin", "%h/.local/lib", "%h/.local/share/pipx", "%h/.local/pipx")  # pip --user, pipx
+
+# What ProtectHome=tmpfs empties: a folder in them is gone unless the unit binds it back.
+HIDDEN = (Path("/home"), Path("/root"), Path("/run/user"))
 
 
-def render_unit(exec_start: str, data_dir: str, inbox_dir: str) -> str:
-    return UNIT_TEMPLATE.format(exec_start=exec_start, data_dir=data_dir, inbox_dir=inbox_dir)
+def render_unit(exec_start: str, data_dir: str, inbox_dir: str, read_write=(),
+                read_only=DEFAULT_READ_ONLY, program=DEFAULT_PROGRAM) -> str:
+    """The unit, from words already in unit syntax (`unit_path` writes a real path so).
+
+    `read_write`: folders written besides the data folder and the inbox; `read_only`:
+    the folders read (config, [[watch]], device roots); `program`: where the program
+    lies. Each of these is skipped while it is not there (a "-" prefix)."""
+    skippable = "".join(f" -{word}" for word in read_write)
+    return UNIT_TEMPLATE.format(
+        exec_start=exec_start,
+        mkdir=f"{data_dir} {inbox_dir}".replace("$", "$$"),  # an Exec line expands $NAME; BindPaths= does not
+        read_write=f"{data_dir} {inbox_dir}{skippable}",
+        read_write_note=", and the report page's folder" if read_write else "",
+        read_only=" ".join(f"-{word}" for word in ("%t", *read_only)),
+        # An empty BindReadOnlyPaths= would drop every bind above it: no line then.
+        program="BindReadOnlyPaths=" + " ".join(f"-{word}" for word in program) if program
+        else "# (none here: it lies outside the homes)",
+    )
+
+
+def unit_path(path) -> str:
+    """A real path as one word of a unit file: `%` doubled (systemd's specifiers), and in
+    double quotes when it holds a space, a quote, a backslash or a colon (BindPaths= splits
+    at colons). These settings read no C escapes: "\\x20" would stay "x20"."""
+    text = str(path)
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in text):
+        raise ShoetrackError(f"{text!r} holds a control character, which a systemd unit cannot name "
+                             "(rename the folder)")
+    text = text.replace("%", "%%")
+    if not re.search(r"[\s\"'\\:]", text):
+        return text
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def exec_line(words) -> str:
+    """A command line for ExecStart=: each word as `unit_path` writes it; in the arguments
+    (not the program, which systemd takes as it is) `$` doubled, or it would expand."""
+    program, *arguments = (unit_path(word) for word in words)
+    return " ".join([program, *(word.replace("$", "$$") for word in arguments)])
+
+
+def this_program() -> list[str]:
+    """The folders this Python and shoetrack run from: the interpreter's, the prefixes
+    (a virtualenv, the Python it was made from) and the one holding the shoetrack
+    package (its site-packages, or the source tree of an editable install)."""
+    package_parent = Path(__file__).resolve().parents[2]
+    return [os.path.dirname(sys.executable), sys.prefix, sys.base_prefix, sys.exec_prefix, str(package_parent)]
+
+
+def program_paths(folders) -> list[Path]:
+    """Of `folders`, those ProtectHome=tmpfs would empty, both as named and as resolved
+    (a venv's python may link into ~/.pyenv), none inside another listed."""
+    found: list[Path] = []
+    for folder in folders:
+        for path in (Path(os.path.abspath(folder)), Path(os.path.realpath(folder))):
+            if any(path == hidden or hidden in path.parents for hidden in HIDDEN) and path not in found:
+                found.append(path)
+    return [path for path in found if not any(other in path.parents for other in found)]
 
 
 VERIFY_TIMEOUT_S = 30

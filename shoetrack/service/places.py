@@ -22,6 +22,9 @@ from ..adapters import devices as mounted
 from ..config import Config
 
 DEFAULT_POLL_S = 30.0  # where inotify sees no change (FUSE, MTP, network), unless the config says
+# A watch plugged in is read when it appears; its files change only if it records a run while
+# mounted, so it is looked through again rarely (every look stats each file: slow over MTP).
+DEVICE_POLL_S = 300.0
 
 
 @dataclass(frozen=True)
@@ -48,9 +51,9 @@ class Place:
         unmount must not be met by a watch on a folder that went away."""
         if self.poll_seconds is not None:
             return self.poll_seconds
-        if self.kind == "device" or mounted.needs_polling(self.path):
-            return DEFAULT_POLL_S
-        return None
+        if self.kind == "device":
+            return DEVICE_POLL_S
+        return DEFAULT_POLL_S if mounted.needs_polling(self.path) else None
 
 
 def configured_places(config: Config) -> list[Place]:
