@@ -4,12 +4,13 @@
 #   screen (xvfb), a real notification daemon (dunst) and notify-send
 #   (libnotify-bin: how notifications go without dbus-python) for the daemon tests;
 #   systemd-analyze for the unit tests; headers to build dbus-python; a headless
-#   browser (chromium) that renders the report page for its tests;
+#   browser (chromium) that renders the report page for its tests; bindfs, a FUSE
+#   file system the watched-places tests mount (where the machine allows FUSE);
 # - a virtual environment in .venv with shoetrack and its test extras.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(dbus-daemon dbus-bin xvfb dunst libnotify-bin systemd util-linux libdbus-1-dev libglib2.0-dev pkg-config gcc chromium)
+packages=(dbus-daemon dbus-bin xvfb dunst libnotify-bin systemd util-linux libdbus-1-dev libglib2.0-dev pkg-config gcc chromium bindfs)
 missing=()
 for package in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
