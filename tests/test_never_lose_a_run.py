@@ -317,12 +317,18 @@ def test_the_same_files_imported_by_several_processes_at_once_are_stored_once(tm
         conn.close()
 
 
-def test_a_full_disk_stops_the_import_cleanly_and_loses_nothing(tmp_path):
+def test_a_full_disk_stops_the_import_cleanly_and_loses_nothing(tmp_path, monkeypatch):
+    from shoetrack.service import importing
+
+    # Batches of 5 files: commits land by count, not by the 50 ms clock, so where the
+    # disk fills up does not depend on this machine's speed.
+    monkeypatch.setattr(importing._Batch, "MOST_FILES", 5)
+    monkeypatch.setattr(importing._Batch, "MOST_S", 3600.0)
     folder = history(tmp_path / "history", 60, records_every_s=None)
     db = tmp_path / "st.db"
     with Store(db) as store:
         pages = store.conn.execute("PRAGMA page_count").fetchone()[0]
-        store.conn.execute(f"PRAGMA max_page_count = {pages + 12}")  # a disk that fills up soon
+        store.conn.execute(f"PRAGMA max_page_count = {pages + 14}")  # a disk that fills up soon
         with pytest.raises(StorageError, match="database or disk is full.*nothing was stored"):
             import_paths(store, [folder])
         stored_files = store.conn.execute("SELECT count(*) FROM files").fetchone()[0]

@@ -11,6 +11,7 @@ modification time, and the folder's listing.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 import subprocess
@@ -294,11 +295,11 @@ def test_a_fuse_mount_is_looked_through_on_a_timer_and_read_in_place(tmp_path):
         changed_by_the_test = ("b", "b/second.fit")  # the folder written to, and the file written
         assert {k: v for k, v in after.items() if k not in changed_by_the_test} == \
             {k: v for k, v in before.items() if k not in changed_by_the_test}
-        if sources_json.returncode == 0:  # `sources` lists what the daemon would do
-            import json
-
-            listed = {s["path"]: s for s in json.loads(sources_json.stdout)["sources"]}
-            assert listed[str(mounts / "a")]["watch"] == "poll" and listed[str(mounts / "a")]["poll_seconds"] == 30
+        # `sources` says what the daemon does: the FUSE folder found to be polled, every 30 s.
+        assert sources_json.returncode == 0, sources_json.stderr
+        listed = {s["path"]: s for s in json.loads(sources_json.stdout)["sources"]}
+        assert (listed[str(mounts / "a")]["watch"], listed[str(mounts / "a")]["poll_seconds"]) == ("poll", 30)
+        assert (listed[str(mounts / "b")]["watch"], listed[str(mounts / "b")]["poll_seconds"]) == ("poll", 2)
     finally:
         for name in ("a", "b"):
             subprocess.run(["fusermount", "-u", str(mounts / name)], capture_output=True)

@@ -213,7 +213,8 @@ CREATE TABLE places (
     kind         TEXT NOT NULL CHECK (kind IN ('inbox', 'folder', 'device')),
     label        TEXT,               -- a device's name: "Forerunner 245"
     last_scanned TEXT NOT NULL       -- ISO 8601 UTC
-)
+);
+CREATE INDEX sessions_source ON sessions (source)
 """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -919,13 +920,13 @@ class Store:
             )
 
     def files_under(self, folder: str) -> dict:
-        """How many files were handled under `folder`, and how many runs (not deleted) their
-        bytes hold. A range on the seen_path index: fast on any number of files."""
+        """How many files were handled under `folder`, and how many runs (not deleted) were
+        stored from them. Ranges on the seen_path and sessions_source indexes: fast at any size."""
         low, high = folder.rstrip("/") + "/", folder.rstrip("/") + "0"  # "0" sorts right after "/"
         row = self._one(
-            "SELECT count(DISTINCT path) AS files, (SELECT count(*) FROM sessions WHERE hidden_at IS NULL AND "
-            "file_sha256 IN (SELECT sha256 FROM seen WHERE path >= ? AND path < ?)) AS runs "
-            "FROM seen WHERE path >= ? AND path < ?", [low, high, low, high])
+            "SELECT (SELECT count(DISTINCT path) FROM seen WHERE path >= ? AND path < ?) AS files, "
+            "(SELECT count(*) FROM sessions WHERE source >= ? AND source < ? AND hidden_at IS NULL) AS runs",
+            [low, high, low, high])
         return {"files": row["files"], "runs": row["runs"]}
 
     def runs_from(self, sources: list[str]) -> list[dict]:

@@ -132,7 +132,7 @@ cli.lazy = {
     "daemon": "daemon_cmd", "doctor": "doctor_cmd", "export": "data_cmd", "import": "history",
     "install-service": "daemon_cmd", "log": "history", "notify": "daemon_cmd", "pain": "health",
     "report": "report_cmd", "restore": "data_cmd", "runs": "history", "shoes": "shoes",
-    "snooze": "health", "status": "health", "why": "health",
+    "snooze": "health", "sources": "sources_cmd", "status": "health", "why": "health",
 }
 
 

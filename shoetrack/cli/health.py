@@ -57,6 +57,14 @@ def status_command(as_of, as_json) -> None:
     click.echo(f"Last {len(weeks)} weeks: {sparkline(weeks)} (7 days each, the last ending {report['as_of']}; "
                f"most {format_distance(max(weeks, default=0), units)})")
     _print_alerts(report["alerts"], "Alerts:")
+    # Last, one line per place runs are read from (`shoetrack sources` tells more).
+    from .render import table
+    from .sources_cmd import place_name, presence
+
+    click.echo("Sources:")
+    rows = [[s["kind"], place_name(s), presence(s), plural(s["files"], "file")] for s in report["sources"]]
+    for line in table(["", "", "", ""], rows, indent="  ")[1:]:  # no header row
+        click.echo(line)
 
 
 @cli.command("pain")

@@ -53,11 +53,18 @@ def weekly_km(store, as_of: date, weeks: int = SPARK_WEEKS) -> list[float]:
     return series.weekly_km(_days(store, first, as_of), as_of, weeks)
 
 
-def status_report(store, config, as_of: date) -> dict:
+def status_report(store, config, as_of: date, *, with_sources: bool = True) -> dict:
     """What `status` shows (and `status --json` prints): health.status plus `weekly_km`,
-    the last 12 weeks' on-foot distance, oldest first."""
+    the last 12 weeks' on-foot distance, oldest first, and `sources`, the places runs are
+    read from as `shoetrack sources` lists them (as they are now, whatever `as_of`). The
+    page leaves the sources out: it is about the runner, and is written after every
+    import, when looking for watches mounted over MTP would only slow it down."""
     report = health.status(store, config, as_of)
     report["weekly_km"] = weekly_km(store, as_of)
+    if with_sources:
+        from .places import sources
+
+        report["sources"] = sources(store, config)
     return report
 
 
@@ -90,7 +97,7 @@ def report_data(store, config, as_of: date, weeks: int = DEFAULT_WEEKS) -> dict:
         "units": config.units,
         "weeks": weeks,
         "thresholds": {"shoe_warn_pct": t.shoe_warn_pct, "acwr": t.acwr, "long_run_km": t.long_run_km},
-        "status": status_report(store, config, as_of),
+        "status": status_report(store, config, as_of, with_sources=False),
         "shoes": shoes,
         "why": health.why_report(store, config, as_of),
         "wear": wear,
