@@ -80,6 +80,7 @@ class Daemon:
         self.watched: dict[Path, _Watched] = {}  # the places present and being read, by folder
         self._arrivals: dict[Path, list[str]] = {}  # a device's files imported, not yet announced
         self._device_roots: set[Path] = set()  # removable-media folders watched for new entries
+        self._look_queued = False  # a look at the places is scheduled and has not started
         self._awaiting: dict[Path, list[Path]] = {}  # a folder watched -> the missing places below it
 
     # -- start-up ----------------------------------------------------------------
@@ -239,8 +240,21 @@ class Daemon:
         return mounts if mounts.start() else None
 
     def _look_soon(self) -> None:
-        if not self.stopping.is_set():
-            self.scheduler.soon("places-now", 0, _logged(self.look_at_places))
+        """Look at the places at once (from any thread). A request that comes while a look
+        runs gets a look of its own after it: a mount a millisecond after its folder
+        appeared must not wait for the next periodic look."""
+        if self.stopping.is_set():
+            return
+        with self._arming:
+            if self._look_queued:
+                return  # one not started yet will see this too
+            self._look_queued = True
+        self.scheduler.soon(f"places-now-{next(self._rounds)}", 0, self._look_now)
+
+    def _look_now(self) -> None:
+        with self._arming:
+            self._look_queued = False
+        _logged(self.look_at_places)()
 
     def look_at_places(self) -> None:
         """Open the places that appeared, close the ones that went (or were replaced)."""
@@ -465,6 +479,8 @@ class Daemon:
         self._evaluate_due |= bool(report.imported)
         if place.kind != "device":
             return
+        if not report.stopped:
+            log.info("looked through %s: %s, %s new", place.label, _files(len(ready)), _files(len(report.imported)))
         arrived = self._arrivals.setdefault(place.path, [])
         arrived += [item["path"] for item in report.imported]
         if arrived and not report.stopped and not watched.tracker.has_pending():
@@ -582,6 +598,10 @@ class _Watched:
         self.vouch = False
         self.identity = identity  # the folder's (device, inode) when opened: a new one is a new place
         self.recorded = 0.0  # when (monotonic) its last look through was written down
+
+
+def _files(count: int) -> str:
+    return f"{count} file{'' if count == 1 else 's'}"
 
 
 def _nearest_existing(path: Path) -> Path | None:

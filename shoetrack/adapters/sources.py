@@ -442,6 +442,32 @@ def inside(path: Path, folder: Path) -> bool:
 OUTSIDE = "a link to something outside the folder: not read"
 
 
+class _Within:
+    """`inside(path, folder)` for many paths in one folder (a daemon's round of a thousand
+    files from a watch): the folder and each parent folder are resolved once, and a file
+    that is not a link adds one lstat, not one per component of its path."""
+
+    def __init__(self, folder: Path):
+        self.root = os.path.realpath(folder)
+        self.parents: dict[str, str] = {}
+
+    def __call__(self, path: Path) -> bool:
+        name = path.name
+        try:
+            plain = name not in ("", ".", "..") and not stat.S_ISLNK(os.lstat(path).st_mode)
+        except OSError:
+            plain = False
+        if plain:
+            parent = str(path.parent)
+            real_parent = self.parents.get(parent)
+            if real_parent is None:
+                real_parent = self.parents[parent] = os.path.realpath(parent)
+            real = os.path.join(real_parent, name)
+        else:
+            real = os.path.realpath(path)
+        return real == self.root or real.startswith(self.root.rstrip("/") + "/")
+
+
 def _walk(folder: str, top: Path) -> Iterator[Unit | Refusal]:
     """A folder's files, then its subfolders', in name order. A link to a folder is not
     followed (no loop can trap the walk); each file costs one stat and no Path (a
@@ -483,8 +509,9 @@ def find(paths: list[Path], confine: Path | None = None) -> list[Unit | Refusal]
     `confine`, nothing that resolves outside that folder is read.
     """
     found: list[Unit | Refusal] = []
+    within = _Within(confine) if confine is not None else None
     for path in paths:
-        if confine is not None and not inside(path, confine):
+        if within is not None and not within(path):
             found.append(Refusal(str(path), "skipped", OUTSIDE))
             continue
         try:

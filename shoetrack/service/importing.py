@@ -440,9 +440,10 @@ def import_paths(store, paths: list[Path], *,
     from .exports import ExportPlan, read_exports, summarise
 
     report = ImportReport()
-    outside = confine is not None and not all(sources.inside(p, confine) for p in paths)
-    plan = ExportPlan() if outside else read_exports(store, config or Config(), paths, report)
     units = sources.find(paths, confine)
+    named = {str(p) for p in paths}
+    outside = any(isinstance(u, sources.Refusal) and u.reason == sources.OUTSIDE and u.label in named for u in units)
+    plan = ExportPlan() if outside else read_exports(store, config or Config(), paths, report)
     progress = Progress(len(units), on_progress)
     with _Decoding(workers) as decoder:
         importer = _Importer(store, decoder, report, progress, plan.hints)

@@ -86,7 +86,7 @@ class Inbox:
         self._events = itertools.count(1)
         self._pending: dict[Path, _Pending] = {}
         self._taken: dict[Path, int] = {}  # path -> its last event when ready() returned it
-        self._done: dict[Path, tuple[int, float]] = {}  # path -> (size, mtime) when imported
+        self._done: dict[str, tuple[int, float]] = {}  # path (as text) -> (size, mtime) when imported
 
     def _ours(self, path: Path, kind: str = SEEN) -> bool:
         try:
@@ -122,28 +122,41 @@ class Inbox:
         `vouch`: the look stands for the close events a polled place never gives, so each
         file found is taken as soon as `whole` shows it complete (else once it held still)."""
         found = 0
-        for root, dirs, files in os.walk(self.folder):
-            if Path(root) == self.folder:
-                dirs[:] = [d for d in dirs if d not in self.kept]
-            for name in files:
-                path = Path(root) / name
-                if sources.kind_of(name) is None:
-                    continue
-                try:
-                    st = path.stat()
-                except OSError:
-                    continue
-                now = (st.st_size, st.st_mtime)
-                with self._lock:
-                    entry = self._pending.get(path)
-                    # A pending file is looked at by every round anyway; a poll vouches again
-                    # only for one that changed since (the bytes a failed check saw grew).
-                    known = (entry.size, entry.mtime) if entry else self._done.get(path)
-                    if entry is not None and not vouch:
-                        continue
-                if known != now and self.notice(path, CLOSED if vouch else SEEN):
-                    found += 1
+        top = str(self.folder)
+        folders = [top]
+        while folders:  # os.scandir, paths as text: a poll of a thousand unchanged files is mostly stat calls
+            folder = folders.pop()
+            try:
+                with os.scandir(folder) as entries:
+                    for entry in entries:
+                        try:
+                            if entry.is_dir():  # a link to a folder is not followed (as os.walk)
+                                if not entry.is_symlink() and not (folder == top and entry.name in self.kept):
+                                    folders.append(entry.path)
+                                continue
+                            if sources.kind_of(entry.name) is None:
+                                continue
+                            st = entry.stat()
+                        except OSError:
+                            continue
+                        now = (st.st_size, st.st_mtime)
+                        if self._done.get(entry.path) == now:
+                            continue  # imported, unchanged (a pending file is never in _done as it is)
+                        if self._look_again(Path(entry.path), now, vouch):
+                            found += 1
+            except OSError:
+                continue  # gone, or unreadable: nothing to notice there
         return found
+
+    def _look_again(self, path: Path, now: tuple[int, float], vouch: bool) -> bool:
+        """Notice a file a rescan found new or changed; whether it is noticed now."""
+        with self._lock:
+            entry = self._pending.get(path)
+            if entry is not None and (not vouch or (entry.size, entry.mtime) == now):
+                # A pending file is looked at by every round anyway; a poll vouches again
+                # only for one that changed since (the bytes a failed check saw grew).
+                return False
+        return self.notice(path, CLOSED if vouch else SEEN)
 
     def ready(self, now: float) -> list[Path]:
         """Files that are complete (`now` is a monotonic clock): vouched for by a close or
@@ -233,7 +246,7 @@ class Inbox:
             if entry is None:
                 return
             if entry.size >= 0:
-                self._done[path] = (entry.size, entry.mtime)
+                self._done[str(path)] = (entry.size, entry.mtime)
             if taken is not None and entry.last != taken:
                 entry.size, entry.mtime = -1, -1.0
             else:
