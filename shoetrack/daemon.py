@@ -480,7 +480,7 @@ class Daemon:
         if place.kind != "device":
             return
         if not report.stopped:
-            log.info("looked through %s: %s, %s new", place.label, _files(len(ready)), _files(len(report.imported)))
+            log.info("looked through %s: %s, %d new", place.label, _files(len(ready)), len(report.imported))
         arrived = self._arrivals.setdefault(place.path, [])
         arrived += [item["path"] for item in report.imported]
         if arrived and not report.stopped and not watched.tracker.has_pending():

@@ -59,3 +59,16 @@ def test_notification_body_is_short_and_points_to_why():
     body = advice.notification_body(advice.LOAD_ADVICE)
     assert body.endswith("More: shoetrack why")
     assert body.count(". ") <= 2
+
+
+def test_a_watch_import_is_told_in_one_line_counting_runs_apart_from_other_sports():
+    assert advice.arrival_summary(3, 0, "Forerunner 245", [("Road A", 78.4)]) == \
+        "3 runs from Forerunner 245 · Road A now 78 %"
+    assert advice.arrival_summary(1, 1, "FR", []) == "1 run and 1 other activity from FR"
+    assert advice.arrival_summary(4, 6, "FR", [("A", 10), ("B", 3.2)]) == \
+        "4 runs and 6 other activities from FR · A now 10 % · B now 3 %"
+    assert advice.arrival_summary(0, 2, "FR", []) == "2 activities from FR"  # rides wear no shoes
+    body = advice.arrival_body([("Road A", 82.0), ("Trail", 40.0)], unattributed=2, warn_pct=80)
+    assert body.startswith("Road A is near the end of its life: shoetrack why")
+    assert "2 of them in no tracked pair: shoetrack assign" in body
+    assert "Trail" not in body

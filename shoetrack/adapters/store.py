@@ -935,7 +935,8 @@ class Store:
         for start in range(0, len(sources), 500):
             chunk = sources[start:start + 500]
             rows += self._query(
-                "SELECT sessions.id, shoes.name AS shoe FROM sessions LEFT JOIN shoes ON shoes.id = sessions.shoe_id "
+                "SELECT sessions.id, sessions.sport, shoes.name AS shoe FROM sessions "
+                "LEFT JOIN shoes ON shoes.id = sessions.shoe_id "
                 f"WHERE sessions.hidden_at IS NULL AND sessions.source IN ({', '.join('?' * len(chunk))})", chunk)
         return rows
 

@@ -175,9 +175,14 @@ def wear_next_line(next_pair: dict[str, str]) -> str:
             + "; ".join(f"{kind}: {name}" for kind, name in next_pair.items()))
 
 
-def arrival_summary(runs: int, device: str, pairs: list[tuple[str, float]]) -> str:
-    """One line for a watch's import: "3 runs from Forerunner 245 · Road A now 78 %"."""
-    parts = [f"{runs} run{'' if runs == 1 else 's'} from {device}"]
+def arrival_summary(runs: int, other: int, device: str, pairs: list[tuple[str, float]]) -> str:
+    """One line for a watch's import: "3 runs from Forerunner 245 · Road A now 78 %"
+    ("2 runs and 1 other activity from ...": a ride or a swim wears no shoes)."""
+    counted = [f"{n} {word}{'' if n == 1 else plural}" for n, word, plural in
+               ((runs, "run", "s"), (other, "other activity" if runs else "activity", "")) if n]
+    if other > 1:
+        counted[-1] = counted[-1][:-1] + "ies"
+    parts = [" and ".join(counted) + f" from {device}"]
     parts += [f"{name} now {pct:.0f} %" for name, pct in pairs]
     return " · ".join(parts)
 

@@ -81,10 +81,10 @@ def announce_arrival(store, config, notifier, device: str, labels: list[str], to
     from .places import arrival
 
     brought = arrival(store, config, labels, today)
-    if not brought["runs"]:
+    if not brought["runs"] + brought["other"]:
         return Arrival()
     pairs = [(p["name"], p["wear_pct"]) for p in brought["pairs"]]
-    summary = arrival_summary(brought["runs"], device, pairs)
+    summary = arrival_summary(brought["runs"], brought["other"], device, pairs)
     if not config.get("notify.enabled"):
         return Arrival(summary)
     try:

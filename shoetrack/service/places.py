@@ -112,12 +112,17 @@ def sources(store, config: Config) -> list[dict]:
 
 
 def arrival(store, config: Config, labels: list[str], today: date) -> dict:
-    """What a device's import brought: how many runs (not deleted) came from the files
-    imported (`labels`), and the wear now of each pair they were run in."""
+    """What a device's import brought: how many runs (on foot, not deleted) and other
+    activities came from the files imported (`labels`), and the wear now of each pair
+    they were done in."""
     from .shoes import list_shoes
 
-    runs = store.runs_from(labels)
-    names = sorted({row["shoe"] for row in runs if row["shoe"] is not None})
+    from ..core.sports import ON_FOOT
+
+    sessions = store.runs_from(labels)
+    runs = [row for row in sessions if row["sport"] in ON_FOOT]
+    names = sorted({row["shoe"] for row in sessions if row["shoe"] is not None})
     shoes = {s["name"]: s for s in list_shoes(store, today, include_retired=True)} if names else {}
-    return {"runs": len(runs), "unattributed": sum(1 for row in runs if row["shoe"] is None),
+    return {"runs": len(runs), "other": len(sessions) - len(runs),
+            "unattributed": sum(1 for row in runs if row["shoe"] is None),
             "pairs": [{"name": n, "wear_pct": shoes[n]["wear_pct"]} for n in names if n in shoes]}
