@@ -162,10 +162,6 @@ class WatchPlace:
     mode: str = "read-only"
     poll_seconds: float | None = None  # None: poll only where inotify sees no change (FUSE, network)
 
-    @property
-    def name(self) -> str:
-        return self.raw
-
 
 @dataclass(frozen=True)
 class Config:
@@ -316,7 +312,7 @@ def _places(tables: Any, base: Path) -> tuple[tuple[WatchPlace, ...], list[str]]
             continue
         place = WatchPlace(values["path"], expand_path(values["path"], base),
                            values.get("mode", "read-only"), values.get("poll_seconds"))
-        same = next((p for p in places if _overlap(p.path, place.path)), None)
+        same = next((p for p in places if overlaps(p.path, place.path)), None)
         if same is not None:
             problems.append(f"{where}.path: {place.path} overlaps {same.path}, watched already "
                             "(name each folder once, and no folder inside another)")
@@ -325,7 +321,7 @@ def _places(tables: Any, base: Path) -> tuple[tuple[WatchPlace, ...], list[str]]
     return tuple(places), problems
 
 
-def _overlap(a: Path, b: Path) -> bool:
+def overlaps(a: Path, b: Path) -> bool:
     """Whether one folder is the other or holds it."""
     a, b = Path(os.path.normpath(a)), Path(os.path.normpath(b))
     return a == b or a in b.parents or b in a.parents
@@ -402,7 +398,7 @@ def folder_problems(config: Config) -> list[str]:
             f"database.path: folder does not exist: {db.parent} (create it or fix the path)"
         )
     for number, place in enumerate(config.places, 1):
-        if _overlap(place.path, config.inbox):
+        if overlaps(place.path, config.inbox):
             problems.append(f"watch[{number}].path: {place.path} overlaps the inbox {config.inbox} "
                             "(the inbox is watched already: name another folder)")
     report = config.path("report.path")

@@ -481,9 +481,9 @@ class Daemon:
             return
         if not report.stopped:
             log.info("looked through %s: %s, %d new", place.label, _files(len(ready)), len(report.imported))
-        arrived = self._arrivals.setdefault(place.path, [])
-        arrived += [item["path"] for item in report.imported]
-        if arrived and not report.stopped and not watched.tracker.has_pending():
+        if report.imported:
+            self._arrivals.setdefault(place.path, []).extend(item["path"] for item in report.imported)
+        if place.path in self._arrivals and not report.stopped and not watched.tracker.has_pending():
             self._announce_arrival(store, place, self._arrivals.pop(place.path))
 
     def _announce_arrival(self, store, place, labels: list[str]) -> None:

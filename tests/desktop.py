@@ -126,6 +126,17 @@ class Desktop:
                 process.wait(5)
 
 
+def quiet_env(tmp_path, **extra: str) -> dict:
+    """A daemon's environment without a desktop session (nothing here is about notifying)."""
+    env = {k: v for k, v in os.environ.items() if k not in ("DBUS_SESSION_BUS_ADDRESS", "DISPLAY")}
+    return {**env, "HOME": str(tmp_path), **extra}
+
+
+def run_count(daemon) -> int:
+    rows = daemon.query("SELECT count(*) FROM sessions")
+    return rows[0][0] if rows else 0
+
+
 class DaemonProcess:
     """`python -m shoetrack daemon` with its own config, database and inbox."""
 

@@ -16,7 +16,8 @@ from datetime import date, timedelta
 import pytest
 
 from tests import fitgen
-from tests.desktop import DaemonProcess, Desktop, missing_tools, venv_without_dbus_python, wait_until
+from tests.desktop import (DaemonProcess, Desktop, missing_tools, quiet_env, run_count, venv_without_dbus_python,
+                           wait_until)
 
 pytestmark = pytest.mark.skipif(bool(missing_tools()),
                                 reason=f"needs {', '.join(missing_tools())} (apt: dbus-daemon xvfb dunst)")
@@ -49,11 +50,6 @@ def daemon(tmp_path, desktop):
     yield process
     if process.process and process.process.poll() is None:
         process.stop()
-
-
-def run_count(daemon) -> int:
-    rows = daemon.query("SELECT count(*) FROM sessions")
-    return rows[0][0] if rows else 0
 
 
 def test_a_dropped_run_is_stored_within_5_seconds_and_a_worn_pair_notifies_once(daemon, desktop):
@@ -142,12 +138,6 @@ def test_a_file_written_in_chunks_is_imported_once_complete(daemon):
 # -- when a file is complete: at its close, or (without close events) once it held still --------
 
 SETTLE_S = 30  # the stability window these daemons are given: only a close can bring a file in sooner
-
-
-def quiet_env(tmp_path, **extra: str) -> dict:
-    """A daemon's environment without a desktop session (nothing here is about notifying)."""
-    env = {k: v for k, v in os.environ.items() if k not in ("DBUS_SESSION_BUS_ADDRESS", "DISPLAY")}
-    return {**env, "HOME": str(tmp_path), **extra}
 
 
 @pytest.fixture

@@ -22,14 +22,9 @@ from pathlib import Path
 import pytest
 
 from tests import fitgen
-from tests.desktop import DaemonProcess, Desktop, missing_tools, wait_until
+from tests.desktop import DaemonProcess, Desktop, missing_tools, quiet_env, run_count, wait_until
 
 OLD = time.time() - 3 * 86400  # a watch's files were written when the runs were recorded
-
-
-def quiet_env(tmp_path) -> dict:
-    env = {k: v for k, v in os.environ.items() if k not in ("DBUS_SESSION_BUS_ADDRESS", "DISPLAY")}
-    return {**env, "HOME": str(tmp_path)}
 
 
 def day(days_ago: int, hour: int = 6) -> datetime:
@@ -62,11 +57,6 @@ def fingerprint(folder: Path) -> dict:
             digest = hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else None
             found[str(path.relative_to(folder))] = (digest, st.st_mtime_ns, st.st_size if digest else None)
     return found
-
-
-def run_count(daemon) -> int:
-    rows = daemon.query("SELECT count(*) FROM sessions")
-    return rows[0][0] if rows else 0
 
 
 def can_mount(tmp_path: Path) -> str | None:

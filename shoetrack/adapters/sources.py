@@ -432,11 +432,8 @@ def _found(path: Path | str, st: os.stat_result, kind: str) -> Unit | Refusal:
 
 
 def inside(path: Path, folder: Path) -> bool:
-    try:
-        path.resolve().relative_to(folder.resolve())
-    except (ValueError, OSError, RuntimeError):
-        return False
-    return True
+    """Whether `path` resolves to `folder` or something in it (links followed)."""
+    return _Within(folder)(path)
 
 
 OUTSIDE = "a link to something outside the folder: not read"

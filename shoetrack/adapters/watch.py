@@ -10,8 +10,7 @@ On Linux, inotify tells when a writer closed a file (watchdog's FileClosedEvent,
 `generate_full_events`, so a file renamed into the inbox from outside it is a
 FileMovedEvent with an empty source, not a FileCreatedEvent: a move is told
 apart from a creation. Folders where inotify sees nothing (FUSE and network
-mounts) are not watched here: the daemon looks through them on a timer, and
-their files wait until they hold still.
+mounts) are not watched here: the daemon looks through them on a timer.
 """
 
 from __future__ import annotations
@@ -73,7 +72,6 @@ class Watcher:
     def __init__(self):
         self.observer = _observer()
         self.observer.daemon = True
-        self.reports_closes = type(self.observer).__name__.startswith("Inotify")
         self._watches: dict[Path, object] = {}
 
     def add(self, folder: Path, on_path: Callable[[Path, str], None], *, recursive: bool = True) -> bool:

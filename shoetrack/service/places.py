@@ -13,13 +13,12 @@ how many files and runs came from it).
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
 from ..adapters import devices as mounted
-from ..config import Config
+from ..config import Config, overlaps
 
 DEFAULT_POLL_S = 30.0  # where inotify sees no change (FUSE, MTP, network), unless the config says
 # A watch plugged in is read when it appears; its files change only if it records a run while
@@ -63,11 +62,6 @@ def configured_places(config: Config) -> list[Place]:
     return places
 
 
-def _overlaps(a: Path, b: Path) -> bool:
-    a, b = Path(os.path.normpath(a)), Path(os.path.normpath(b))
-    return a == b or a in b.parents or b in a.parents
-
-
 def devices_now(config: Config, configured: list[Place] | None = None) -> list[Place]:
     """The watches mounted now (none when watch.devices is off). A device's folder that a
     configured place already covers is that place's."""
@@ -75,7 +69,7 @@ def devices_now(config: Config, configured: list[Place] | None = None) -> list[P
         return []
     configured = configured_places(config) if configured is None else configured
     return [Place(d.folder, "device", d.label) for d in mounted.find_devices(config.device_roots)
-            if not any(_overlaps(d.folder, p.path) for p in configured)]
+            if not any(overlaps(d.folder, p.path) for p in configured)]
 
 
 def source_view(place: Place, present: bool, scanned: dict | None, counts: dict, config: Config) -> dict:
