@@ -183,10 +183,11 @@ def due_alerts(store, config, today: date) -> list[tuple[dict, dict]]:
     return due
 
 
-def status(store, config, as_of: date) -> dict:
+def status(store, config, as_of: date, now: Situation | None = None) -> dict:
     """Pairs in service on `as_of` with their wear, which to retire first and wear next,
-    the alerts holding that day and the training load."""
-    now = situation(store, config, as_of)
+    the alerts holding that day and the training load (`now`: the situation that day,
+    when the caller has it already)."""
+    now = now or situation(store, config, as_of)
     return {
         "as_of": as_of.isoformat(),
         "shoes": [shoe_view(row, u, as_of) for row, u in now.rows if wear.in_service(u, as_of)],
@@ -255,8 +256,8 @@ def delete_pain(store, pain_id: int) -> dict:
     return entry
 
 
-def why_report(store, config, as_of: date) -> dict:
-    now = situation(store, config, as_of)
+def why_report(store, config, as_of: date, now: Situation | None = None) -> dict:
+    now = now or situation(store, config, as_of)
     other = {p.name: other_pair(p, now.pairs, now.next_pair) for p in now.pairs}
     causes = why.rank(as_of, load=now.load, pairs=now.pairs, pains=now.pains, conditions=now.conditions,
                       thresholds=now.thresholds, other_pair=other)

@@ -53,13 +53,13 @@ def weekly_km(store, as_of: date, weeks: int = SPARK_WEEKS) -> list[float]:
     return series.weekly_km(_days(store, first, as_of), as_of, weeks)
 
 
-def status_report(store, config, as_of: date, *, with_sources: bool = True) -> dict:
+def status_report(store, config, as_of: date, *, with_sources: bool = True, now=None) -> dict:
     """What `status` shows (and `status --json` prints): health.status plus `weekly_km`,
     the last 12 weeks' on-foot distance, oldest first, and `sources`, the places runs are
     read from as `shoetrack sources` lists them (as they are now, whatever `as_of`). The
     page leaves the sources out: it is about the runner, and is written after every
     import, when looking for watches mounted over MTP would only slow it down."""
-    report = health.status(store, config, as_of)
+    report = health.status(store, config, as_of, now)
     report["weekly_km"] = weekly_km(store, as_of)
     if with_sources:
         from .places import sources
@@ -73,6 +73,7 @@ def status_report(store, config, as_of: date, *, with_sources: bool = True) -> d
 def report_data(store, config, as_of: date, weeks: int = DEFAULT_WEEKS) -> dict:
     """Everything the page shows, as JSON-ready values (distances in km, to the metre)."""
     t = health.thresholds(config)
+    now = health.situation(store, config, as_of)  # read once, for both the status and `why`
     past, _ = health.history(store, as_of, whole=True)
     first = as_of - timedelta(days=series.WEEK_DAYS * weeks - 1)
     spans = series.spans(past, first, as_of, t)
@@ -97,9 +98,9 @@ def report_data(store, config, as_of: date, weeks: int = DEFAULT_WEEKS) -> dict:
         "units": config.units,
         "weeks": weeks,
         "thresholds": {"shoe_warn_pct": t.shoe_warn_pct, "acwr": t.acwr, "long_run_km": t.long_run_km},
-        "status": status_report(store, config, as_of, with_sources=False),
+        "status": status_report(store, config, as_of, with_sources=False, now=now),
         "shoes": shoes,
-        "why": health.why_report(store, config, as_of),
+        "why": health.why_report(store, config, as_of, now),
         "wear": wear,
         "weekly": [{"first": w.start.isoformat(), "last": w.end.isoformat(), "foot_km": round(w.foot_km, 3),
                     "cross_minutes": round(w.cross_minutes, 1),
